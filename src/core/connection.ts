@@ -1,0 +1,91 @@
+/**
+ * One connection's state, shared by the registry, the pairing scheduler, the liveness
+ * tracker and the relay. Adapters see it only as a {@link ConnectionHandle}.
+ *
+ * @module
+ */
+import { LineFramer } from './framing.js';
+import type { ConnectionHandle, Transport } from './transport.js';
+
+/** Where a connection is in its life. */
+export type ConnectionState = 'open' | 'closing' | 'closed';
+
+/** The callbacks a {@link Connection} forwards its adapter's calls to (the core). */
+export interface ConnectionOwner {
+  /** A complete line arrived. */
+  onLine(conn: Connection, line: Buffer | string): void;
+  /** A line longer than `maxLineBytes` arrived. */
+  onLineTooLong(conn: Connection): void;
+  /** The transport drained its output. */
+  onDrained(conn: Connection): void;
+  /** The transport closed or failed. */
+  onTransportClosed(conn: Connection, error: Error | undefined): void;
+}
+
+/** @internal The core's record of one connection; implements the adapter's handle. */
+export class Connection implements ConnectionHandle {
+  /** Registered uco, once `connect` succeeded. */
+  uco: string | undefined = undefined;
+  /** Registered session. */
+  session = '';
+  /** Current peer, when paired. */
+  peer: Connection | undefined = undefined;
+  /** The peer of the pair dissolved by the last epoch boundary (PROTOCOL §6 no repeat). */
+  previousPeer: Connection | undefined = undefined;
+  /** Life-cycle state. */
+  state: ConnectionState = 'open';
+  /** Senders paused because this connection's output is full. */
+  blockedSenders: Set<Connection> | undefined = undefined;
+  /** The connection whose full output paused this one's input. */
+  pausedBy: Connection | undefined = undefined;
+  private readonly framer: LineFramer;
+
+  constructor(
+    readonly id: number,
+    readonly transport: Transport,
+    private readonly owner: ConnectionOwner,
+    maxLineBytes: number,
+    /** When the transport was attached (clock time). */
+    readonly openedAt: number,
+  ) {
+    this.framer = new LineFramer(maxLineBytes);
+  }
+
+  get isClosed(): boolean {
+    return this.state !== 'open';
+  }
+
+  feed(chunk: Uint8Array): void {
+    if (this.state === 'open') this.framer.push(chunk, this);
+  }
+
+  receiveLine(line: string | Uint8Array): void {
+    if (this.state !== 'open') return;
+    this.owner.onLine(this, typeof line === 'string' || Buffer.isBuffer(line) ? line : Buffer.from(line));
+  }
+
+  drained(): void {
+    if (this.state === 'open') this.owner.onDrained(this);
+  }
+
+  closed(error?: Error): void {
+    if (this.state === 'closed') return;
+    this.owner.onTransportClosed(this, error);
+  }
+
+  /** @internal {@link LineSink} */
+  onLine(line: Buffer): void {
+    // The framer stops calling once the connection closes mid-chunk.
+    if (this.state === 'open') this.owner.onLine(this, line);
+  }
+
+  /** @internal {@link LineSink} */
+  onLineTooLong(): void {
+    if (this.state === 'open') this.owner.onLineTooLong(this);
+  }
+
+  /** Bytes of input held for an unfinished line. */
+  get inputBufferedBytes(): number {
+    return this.framer.bufferedBytes;
+  }
+}

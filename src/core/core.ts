@@ -1,0 +1,451 @@
+/**
+ * {@link RouletteCore}: the registry, the pairing scheduler, the liveness tracker and
+ * the relay behind one transport-agnostic class.
+ *
+ * @module
+ */
+import createDebug from 'debug';
+import { EventEmitter } from 'eventemitter3';
+import { systemClock, type Clock } from './clock.js';
+import { Connection, type ConnectionOwner } from './connection.js';
+import { RouletteError } from './errors.js';
+import type { LeaveReason, PairKind, RouletteEvents, UnpairReason } from './events.js';
+import { dispatch } from './handlers/index.js';
+import type { ClientMessage, CommandContext, ReceivedLine } from './handlers/context.js';
+import { LivenessTracker, type LivenessHost } from './liveness.js';
+import {
+  ackMessage,
+  exitMessage,
+  INVALID_JSON_MESSAGE,
+  INVALID_MESSAGE_MESSAGE,
+  pairMessage,
+  PING_MESSAGE,
+  TOO_LONG_MESSAGE,
+  type ErrorKind,
+  type ExitReason,
+} from './messages.js';
+import { resolveOptions, type ResolvedOptions, type RouletteOptions } from './options.js';
+import { PairingScheduler, type PairingHost } from './pairing.js';
+import type { Random } from './random.js';
+import { Registry } from './registry.js';
+import { emptyErrorCounts, type RouletteStats } from './stats.js';
+import type { ConnectionHandle, Transport } from './transport.js';
+
+const log = createDebug('chat-roulette:core');
+
+/** A sender is paused while its peer holds more unsent output than this (bytes). */
+const PAUSE_SENDER_ABOVE_BYTES = 64 * 1024;
+
+/** PROTOCOL §1: empty lines, after trimming ASCII whitespace, are ignored. */
+const BLANK = /^[\t\n\v\f\r ]*$/;
+
+/** A read-only view of one registered client, from {@link RouletteCore.clients}. */
+export interface ClientInfo {
+  /** The registered uco. */
+  readonly uco: string;
+  /** The registered session. */
+  readonly session: string;
+  /** The connection's id. */
+  readonly connectionId: number;
+  /** The current peer's uco, if paired. */
+  readonly peer: string | undefined;
+  /** Clock time of the last `pong` (or of registration). */
+  readonly lastSeen: number;
+  /** The transport's remote address. */
+  readonly remoteAddress: string | undefined;
+}
+
+/**
+ * The chat-roulette server without its transport. Adapters attach connections with
+ * {@link RouletteCore.connect}; the core registers clients, pairs them, pings them,
+ * relays their `comm` lines and closes the dead, exactly as PROTOCOL.md says.
+ *
+ * Nothing a client sends throws out of the core: every refusal is a reply.
+ *
+ * @example
+ * ```ts
+ * import { RouletteCore, listen } from 'chat-roulette';
+ *
+ * const core = new RouletteCore({ epochMs: 60_000 });
+ * core.on('paired', ({ a, b }) => console.log(`${a} <-> ${b}`));
+ * core.start();
+ * const server = await listen(core, { port: 44333 });
+ * ```
+ */
+export class RouletteCore
+  extends EventEmitter<RouletteEvents>
+  implements CommandContext, ConnectionOwner, PairingHost, LivenessHost
+{
+  /** @internal The resolved options (defaults applied). */
+  readonly options: ResolvedOptions;
+  /** @internal */
+  readonly registry = new Registry();
+  /** @internal */
+  readonly pairing: PairingScheduler;
+  /** @internal */
+  readonly liveness: LivenessTracker;
+  /** The clock this core runs on. */
+  readonly clock: Clock;
+  private nextId = 1;
+  private started = false;
+  private readonly counters = {
+    relayedMessages: 0,
+    relayedBytes: 0,
+    connectionsOpened: 0,
+    errors: emptyErrorCounts(),
+  };
+
+  /**
+   * @param options - see {@link RouletteOptions}; defaults in {@link DEFAULTS}.
+   * @throws {@link RouletteError} `ERR_INVALID_OPTION` for an invalid option.
+   */
+  constructor(options: RouletteOptions = {}) {
+    super();
+    this.options = resolveOptions(options);
+    this.clock = options.clock ?? systemClock;
+    const random: Random = options.random ?? Math.random;
+    this.pairing = new PairingScheduler(this, this.clock, random, this.options);
+    this.liveness = new LivenessTracker(this, this.clock, this.options);
+  }
+
+  // ── life cycle ──────────────────────────────────────────────────────────────
+
+  /** Whether {@link RouletteCore.start} was called and {@link RouletteCore.stop} not since. */
+  get running(): boolean {
+    return this.started;
+  }
+
+  /**
+   * Starts the timers: epochs, pairing of free clients, pings and deadlines.
+   * Connections may be attached before or after.
+   *
+   * @throws {@link RouletteError} `ERR_INVALID_STATE` when already running.
+   */
+  start(): void {
+    if (this.started) throw new RouletteError('ERR_INVALID_STATE', 'RouletteCore is already running');
+    this.started = true;
+    this.liveness.start();
+    this.pairing.start();
+    // Connections attached before start() are timed from now.
+    for (const conn of this.registry.connections.values()) {
+      if (conn.uco === undefined) this.liveness.opened(conn, this.clock.now());
+      else this.liveness.registered(conn);
+    }
+    log('started %o', this.options);
+  }
+
+  /**
+   * PROTOCOL §7: sends `{"exit":true,"reason":"server shutdown"}` to every connection,
+   * closes them (the transports flush first) and releases every timer. The core can
+   * be started again. Calling it when stopped only closes remaining connections.
+   */
+  stop(): void {
+    this.started = false;
+    this.pairing.stop();
+    this.liveness.stop();
+    for (const conn of [...this.registry.connections.values()]) this.close(conn, 'server shutdown');
+    log('stopped');
+  }
+
+  // ── adapters ────────────────────────────────────────────────────────────────
+
+  /**
+   * Attaches a transport. The returned handle takes the transport's input and close
+   * signal; the core writes through {@link Transport.send} and ends with
+   * {@link Transport.close}.
+   */
+  connect(transport: Transport): ConnectionHandle {
+    const now = this.clock.now();
+    const conn = new Connection(this.nextId++, transport, this, this.options.maxLineBytes, now);
+    this.registry.open(conn);
+    this.counters.connectionsOpened++;
+    if (this.started) this.liveness.opened(conn, now);
+    if (log.enabled) log('connection %d opened from %s', conn.id, transport.remoteAddress ?? '?');
+    this.emit('connectionOpened', { connectionId: conn.id, remoteAddress: transport.remoteAddress });
+    return conn;
+  }
+
+  // ── queries ─────────────────────────────────────────────────────────────────
+
+  /** A snapshot of counters and sizes. */
+  stats(): RouletteStats {
+    return {
+      connections: this.registry.connections.size,
+      clients: this.registry.size,
+      pairs: this.pairing.pairCount,
+      epochs: this.pairing.epoch,
+      relayedMessages: this.counters.relayedMessages,
+      relayedBytes: this.counters.relayedBytes,
+      errors: { ...this.counters.errors },
+      connectionsOpened: this.counters.connectionsOpened,
+    };
+  }
+
+  /** The registered clients, in registration order. */
+  clients(): ClientInfo[] {
+    return [...this.registry.clients.values()].map((conn) => this.describe(conn));
+  }
+
+  /** One registered client, by uco. */
+  client(uco: string): ClientInfo | undefined {
+    const conn = this.registry.lookup(uco);
+    return conn === undefined ? undefined : this.describe(conn);
+  }
+
+  /** The current epoch number (0 before the first boundary). */
+  get epoch(): number {
+    return this.pairing.epoch;
+  }
+
+  /**
+   * Starts a new epoch now (PROTOCOL §6), as the epoch timer does. Useful in tests
+   * and for operators; the regular epoch timer keeps its schedule.
+   */
+  nextEpoch(): void {
+    this.pairing.runEpoch();
+  }
+
+  /** Pairs the free clients now instead of waiting for `pairDelayMs`. */
+  pairFreeClients(): void {
+    this.pairing.pairFree();
+  }
+
+  // ── ConnectionOwner: input from adapters ─────────────────────────────────────
+
+  /** @internal */
+  onLine(conn: Connection, raw: Buffer | string): void {
+    let text: string;
+    if (typeof raw === 'string') {
+      if (raw.length > this.options.maxLineBytes / 3 && Buffer.byteLength(raw) > this.options.maxLineBytes) {
+        this.onLineTooLong(conn);
+        return;
+      }
+      text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      raw = text;
+    } else {
+      text = raw.toString('utf8');
+    }
+    if (BLANK.test(text)) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.protocolFault(conn, 'invalid json', INVALID_JSON_MESSAGE);
+      return;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      this.protocolFault(conn, 'invalid message', INVALID_MESSAGE_MESSAGE);
+      return;
+    }
+    dispatch(this, conn, { msg: parsed as ClientMessage, text, raw });
+  }
+
+  /** @internal PROTOCOL §1: a line longer than maxLineBytes. */
+  onLineTooLong(conn: Connection): void {
+    this.refuse(conn, 'message too long', TOO_LONG_MESSAGE);
+  }
+
+  /** @internal */
+  onDrained(conn: Connection): void {
+    this.releaseBlockedSenders(conn);
+  }
+
+  /** @internal PROTOCOL §5: a transport that closes or errors is removed at once. */
+  onTransportClosed(conn: Connection, error: Error | undefined): void {
+    const wasOpen = conn.state === 'open';
+    conn.state = 'closed';
+    if (!wasOpen) return;
+    const reason: LeaveReason = error === undefined ? 'transport closed' : 'transport error';
+    const uco = conn.uco;
+    this.remove(conn, reason);
+    if (log.enabled) log('connection %d (%s) closed: %s', conn.id, uco ?? '-', error?.message ?? reason);
+    this.emit('connectionClosed', { connectionId: conn.id, uco, reason, error });
+  }
+
+  // ── CommandContext: actions of handlers ──────────────────────────────────────
+
+  /** @internal */
+  send(conn: Connection, line: string | Buffer): boolean {
+    if (conn.state !== 'open') return false;
+    const ok = conn.transport.send(line);
+    if (ok) this.checkBuffered(conn);
+    return ok;
+  }
+
+  /** @internal */
+  refuse(conn: Connection, kind: ErrorKind, reply: string): void {
+    this.counters.errors[kind]++;
+    this.send(conn, reply);
+    this.emit('protocolError', { connectionId: conn.id, uco: conn.uco, kind });
+  }
+
+  /** @internal Sends the exit notice, then closes; nothing is written after it (PROTOCOL §7). */
+  close(conn: Connection, reason: ExitReason): void {
+    if (conn.state !== 'open') return;
+    conn.transport.send(exitMessage(reason));
+    conn.state = 'closing';
+    const uco = conn.uco;
+    this.remove(conn, reason);
+    if (reason === 'slow consumer' && conn.transport.destroy !== undefined) conn.transport.destroy();
+    else conn.transport.close();
+    if (log.enabled) log('connection %d (%s) closed: %s', conn.id, uco ?? '-', reason);
+    this.emit('connectionClosed', { connectionId: conn.id, uco, reason, error: undefined });
+  }
+
+  /** @internal */
+  unregister(conn: Connection, reason: LeaveReason): void {
+    const uco = conn.uco;
+    if (uco === undefined) return;
+    this.pairing.leave(conn, reason);
+    this.registry.unregister(conn);
+    this.liveness.forget(conn);
+    if (conn.state === 'open' && this.started) this.liveness.opened(conn, this.clock.now());
+    if (log.enabled) log('%s unregistered: %s', uco, reason);
+    this.emit('unregistered', { connectionId: conn.id, uco, reason });
+  }
+
+  /** @internal */
+  register(conn: Connection, uco: string, session: string, nonce: string, takeover: boolean): void {
+    this.registry.register(conn, uco, session);
+    if (this.started) this.liveness.registered(conn);
+    this.send(conn, ackMessage(nonce));
+    if (log.enabled) log('%s registered on connection %d%s', uco, conn.id, takeover ? ' (takeover)' : '');
+    this.emit('registered', { connectionId: conn.id, uco, session, nonce, takeover, repeated: false });
+    if (conn.state === 'open') this.pairing.join(conn);
+  }
+
+  /** @internal */
+  reconnected(conn: Connection, nonce: string): void {
+    const uco = conn.uco as string;
+    this.emit('registered', { connectionId: conn.id, uco, session: conn.session, nonce, takeover: false, repeated: true });
+  }
+
+  /** @internal PROTOCOL §3 comm: the peer gets the line byte for byte. */
+  relay(conn: Connection, peer: Connection, line: ReceivedLine): void {
+    if (!this.send(peer, line.raw)) {
+      this.refuse(conn, 'failed', JSON.stringify({ error: 'failed', msg: line.msg }));
+      return;
+    }
+    const bytes = typeof line.raw === 'string' ? Buffer.byteLength(line.raw) : line.raw.length;
+    this.counters.relayedMessages++;
+    this.counters.relayedBytes += bytes;
+    if (this.listenerCount('relayed') > 0) {
+      this.emit('relayed', { from: conn.uco as string, to: peer.uco as string, bytes });
+    }
+    this.applyBackpressure(conn, peer);
+  }
+
+  // ── PairingHost ──────────────────────────────────────────────────────────────
+
+  /** @internal */
+  registeredConnections(): Iterable<Connection> {
+    return this.registry.clients.values();
+  }
+
+  /** @internal PROTOCOL §6: each side of a new pair receives `pair`. */
+  onPaired(a: Connection, b: Connection, kind: PairKind): void {
+    const ucoA = a.uco as string;
+    const ucoB = b.uco as string;
+    this.send(a, pairMessage(ucoB));
+    if (a.peer === b) this.send(b, pairMessage(ucoA));
+    if (a.peer !== b) return; // one side closed while being told
+    if (log.enabled) log('Pairing %s <-> %s (%s)', ucoA, ucoB, kind);
+    this.emit('paired', { a: ucoA, b: ucoB, kind, epoch: this.pairing.epoch });
+  }
+
+  /** @internal */
+  onUnpaired(a: Connection, b: Connection, reason: UnpairReason): void {
+    this.releaseBlockedSenders(a);
+    this.releaseBlockedSenders(b);
+    if (this.listenerCount('unpaired') > 0) {
+      this.emit('unpaired', { a: a.uco ?? '', b: b.uco ?? '', reason });
+    }
+  }
+
+  /** @internal */
+  onEpoch(epoch: number, clients: number, pairs: number): void {
+    log('epoch %d: %d clients, %d pairs', epoch, clients, pairs);
+    this.emit('epochStarted', { epoch, clients, pairs });
+  }
+
+  // ── LivenessHost ─────────────────────────────────────────────────────────────
+
+  /** @internal PROTOCOL §4 ping. */
+  pingAll(): void {
+    for (const conn of [...this.registry.clients.values()]) this.send(conn, PING_MESSAGE);
+  }
+
+  /** @internal PROTOCOL §5 timeout. */
+  onDead(conn: Connection): void {
+    this.close(conn, 'timeout');
+  }
+
+  /** @internal PROTOCOL §5 register timeout. */
+  onRegisterTimeout(conn: Connection): void {
+    this.close(conn, 'register timeout');
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────────
+
+  /** Invalid JSON or a non-object: an error reply, or in strict mode a `protocol error` exit. */
+  private protocolFault(conn: Connection, kind: ErrorKind, reply: string): void {
+    if (this.options.strict) {
+      this.counters.errors[kind]++;
+      this.emit('protocolError', { connectionId: conn.id, uco: conn.uco, kind });
+      this.close(conn, 'protocol error');
+    } else {
+      this.refuse(conn, kind, reply);
+    }
+  }
+
+  /** Removes every trace of `conn`: registration, pairing, deadlines, paused senders. */
+  private remove(conn: Connection, reason: LeaveReason): void {
+    this.unregister(conn, reason);
+    this.liveness.forget(conn);
+    this.registry.close(conn);
+    this.releaseBlockedSenders(conn);
+    const blocker = conn.pausedBy;
+    if (blocker !== undefined) {
+      blocker.blockedSenders?.delete(conn);
+      conn.pausedBy = undefined;
+    }
+  }
+
+  /** The slow-consumer limit: too much unsent output closes the connection. */
+  private checkBuffered(conn: Connection): void {
+    const limit = this.options.maxBufferedBytes;
+    if (limit === Infinity || conn.transport.bufferedBytes === undefined) return;
+    if (conn.transport.bufferedBytes() > limit) this.close(conn, 'slow consumer');
+  }
+
+  /** Pauses a sender whose peer is not keeping up; it resumes when the peer drains or leaves. */
+  private applyBackpressure(sender: Connection, peer: Connection): void {
+    if (sender.pausedBy !== undefined || sender.transport.pause === undefined) return;
+    if (peer.state !== 'open' || peer.transport.bufferedBytes === undefined) return;
+    if (peer.transport.bufferedBytes() <= PAUSE_SENDER_ABOVE_BYTES) return;
+    sender.pausedBy = peer;
+    (peer.blockedSenders ??= new Set()).add(sender);
+    sender.transport.pause();
+  }
+
+  private releaseBlockedSenders(conn: Connection): void {
+    const blocked = conn.blockedSenders;
+    if (blocked === undefined || blocked.size === 0) return;
+    conn.blockedSenders = undefined;
+    for (const sender of blocked) {
+      sender.pausedBy = undefined;
+      if (sender.state === 'open') sender.transport.resume?.();
+    }
+  }
+
+  private describe(conn: Connection): ClientInfo {
+    return {
+      uco: conn.uco as string,
+      session: conn.session,
+      connectionId: conn.id,
+      peer: conn.peer?.uco,
+      lastSeen: this.liveness.lastSeenAt(conn) ?? conn.openedAt,
+      remoteAddress: conn.transport.remoteAddress,
+    };
+  }
+}

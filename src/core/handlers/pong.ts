@@ -1,0 +1,11 @@
+/**
+ * `pong` (PROTOCOL §3): refreshes liveness of a registered connection.
+ *
+ * @module
+ */
+import type { CommandHandler } from './context.js';
+
+/** Handles `{"cmd":"pong"}`; from an unregistered connection it is ignored. */
+export const pong: CommandHandler = (ctx, conn) => {
+  if (conn.uco !== undefined) ctx.liveness.pong(conn);
+};

@@ -1,0 +1,16 @@
+/**
+ * The transport-agnostic core.
+ *
+ * @module
+ */
+export { RouletteCore, type ClientInfo } from './core.js';
+export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.js';
+export { DEFAULTS, resolveOptions, type ResolvedOptions, type RouletteOptions } from './options.js';
+export { RouletteError, type RouletteErrorCode } from './errors.js';
+export { seededRandom, type Random } from './random.js';
+export { sanitizeUco, sanitizeField, IDENTITY_MAX_LENGTH } from './identity.js';
+export { EXIT_REASONS, type ExitReason, type ErrorKind } from './messages.js';
+export { LineFramer, type LineSink } from './framing.js';
+export type { Transport, ConnectionHandle } from './transport.js';
+export type { RouletteStats } from './stats.js';
+export type * from './events.js';

@@ -1,0 +1,89 @@
+/**
+ * Every message the server writes, in one place (PROTOCOL §3–4). The texts are
+ * normative: tests compare them byte for byte.
+ *
+ * @module
+ */
+
+/**
+ * Why the server closes a connection, sent as `{"exit":true,"reason":…}` just before
+ * closing (PROTOCOL §4).
+ */
+export type ExitReason =
+  | 'new session'
+  | 'client exit'
+  | 'timeout'
+  | 'register timeout'
+  | 'server full'
+  | 'server shutdown'
+  | 'slow consumer'
+  | 'protocol error';
+
+/** Every {@link ExitReason}, in the order PROTOCOL §4 lists them. */
+export const EXIT_REASONS: readonly ExitReason[] = Object.freeze([
+  'new session',
+  'client exit',
+  'timeout',
+  'register timeout',
+  'server full',
+  'server shutdown',
+  'slow consumer',
+  'protocol error',
+]);
+
+/**
+ * The `error` texts of error replies (PROTOCOL §1–3), plus the prefix of
+ * `Unknown command [<cmd>]`.
+ */
+export type ErrorKind =
+  | 'message too long'
+  | 'invalid json'
+  | 'invalid message'
+  | 'invalid uco'
+  | 'uco mismatch'
+  | 'missing cmd'
+  | 'not registered'
+  | 'no peer'
+  | 'failed'
+  | 'unknown command';
+
+/** `{"exit":true,"reason":<reason>}` */
+export function exitMessage(reason: ExitReason): string {
+  return `{"exit":true,"reason":${JSON.stringify(reason)}}`;
+}
+
+/** `{"ack":"<nonce>"}` — the nonce as a string (PROTOCOL §3 connect). */
+export function ackMessage(nonce: string): string {
+  return `{"ack":${JSON.stringify(nonce)}}`;
+}
+
+/** `{"cmd":"pair","uco":"<peer uco>"}` (PROTOCOL §4). */
+export function pairMessage(peerUco: string): string {
+  return `{"cmd":"pair","uco":${JSON.stringify(peerUco)}}`;
+}
+
+/** `{"cmd":"ping"}` (PROTOCOL §4). */
+export const PING_MESSAGE = '{"cmd":"ping"}';
+
+/** `{"error":"message too long"}` (PROTOCOL §1). */
+export const TOO_LONG_MESSAGE = '{"error":"message too long"}';
+
+/** `{"error":"invalid json"}` (PROTOCOL §1). */
+export const INVALID_JSON_MESSAGE = '{"error":"invalid json"}';
+
+/** `{"error":"invalid message"}` (PROTOCOL §1). */
+export const INVALID_MESSAGE_MESSAGE = '{"error":"invalid message"}';
+
+/**
+ * `{"error":"Unknown command [<cmd>]"}` — exact text kept for compatibility
+ * (PROTOCOL §3). A non-string `cmd` is shown as JSON.
+ */
+export function unknownCommandMessage(cmd: unknown): string {
+  const shown = typeof cmd === 'string' ? cmd : JSON.stringify(cmd);
+  return JSON.stringify({ error: `Unknown command [${shown}]` });
+}
+
+/** `{"error":<text>,"msg":<the parsed message>}` (PROTOCOL §2–3). */
+export function errorWithMessage(error: Exclude<ErrorKind, 'unknown command'>, msg: object): string {
+  return JSON.stringify({ error, msg });
+}

@@ -1,0 +1,153 @@
+/**
+ * Options of {@link RouletteCore} and their defaults (PROTOCOL §8).
+ *
+ * @module
+ */
+import type { Clock } from './clock.js';
+import { RouletteError } from './errors.js';
+import type { Random } from './random.js';
+
+/**
+ * Every tunable of the core, with the defaults of PROTOCOL §8.
+ *
+ * The README's table, the CLI's help and the TSDoc below are checked against this
+ * object by the test suite.
+ */
+export const DEFAULTS = Object.freeze({
+  /** Length of a pairing epoch, in ms (PROTOCOL §6). */
+  epochMs: 30_000,
+  /** Interval between two pings to every registered connection, in ms (PROTOCOL §4). */
+  pingIntervalMs: 1_000,
+  /** A registered connection whose last pong is this old is dead, in ms (PROTOCOL §5). */
+  deadAfterMs: 7_000,
+  /** A connection that has not sent `connect` within this time is closed, in ms (PROTOCOL §5). */
+  registerTimeoutMs: 7_000,
+  /** A free client is paired with another free client within this delay, in ms (PROTOCOL §6). */
+  pairDelayMs: 100,
+  /** Longest accepted line in bytes, not counting the terminator (PROTOCOL §1). */
+  maxLineBytes: 32_768,
+  /** Most registered clients at once; one more gets `server full` (PROTOCOL §3). */
+  maxClients: 100_000,
+  /** Unsent output above which a connection is closed as a `slow consumer`, in bytes. */
+  maxBufferedBytes: 1_048_576,
+  /** Close the connection (`protocol error`) on invalid JSON or a non-object message. */
+  strict: false,
+});
+
+/**
+ * Options accepted by the {@link RouletteCore} constructor. Every field is optional;
+ * a missing field takes its value from {@link DEFAULTS}.
+ */
+export interface RouletteOptions {
+  /**
+   * Length of a pairing epoch in ms: at each epoch boundary all pairs are dissolved
+   * and every live client is paired at random (PROTOCOL §6).
+   * @defaultValue 30000
+   */
+  epochMs?: number;
+  /**
+   * Interval between pings to every registered connection, in ms (PROTOCOL §4).
+   * @defaultValue 1000
+   */
+  pingIntervalMs?: number;
+  /**
+   * A registered connection whose last `pong` (or registration) is this old is
+   * dead, in ms: it gets `{"exit":true,"reason":"timeout"}` and is closed (PROTOCOL §5).
+   * @defaultValue 7000
+   */
+  deadAfterMs?: number;
+  /**
+   * A connection that has not registered within this time gets
+   * `{"exit":true,"reason":"register timeout"}` and is closed, in ms (PROTOCOL §5).
+   * @defaultValue 7000
+   */
+  registerTimeoutMs?: number;
+  /**
+   * Between epochs, a free client is paired with another free client within this
+   * delay, in ms (PROTOCOL §6). `0` pairs on the next timer turn.
+   * @defaultValue 100
+   */
+  pairDelayMs?: number;
+  /**
+   * Longest accepted line in bytes, not counting the terminator. A longer line is
+   * discarded unparsed and answered with `{"error":"message too long"}` (PROTOCOL §1).
+   * @defaultValue 32768
+   */
+  maxLineBytes?: number;
+  /**
+   * Most registered clients at once. A `connect` that would register one more gets
+   * `{"exit":true,"reason":"server full"}` and is closed (PROTOCOL §3).
+   * `Infinity` turns the limit off.
+   * @defaultValue 100000
+   */
+  maxClients?: number;
+  /**
+   * When a connection's unsent output (as reported by its transport's
+   * {@link Transport.bufferedBytes}) exceeds this many bytes, it is closed with
+   * reason `slow consumer` and its peer is freed. `Infinity` turns the limit off.
+   * @defaultValue 1048576
+   */
+  maxBufferedBytes?: number;
+  /**
+   * When true, invalid JSON or a non-object message closes the connection after
+   * `{"exit":true,"reason":"protocol error"}` instead of only replying with an error.
+   * @defaultValue false
+   */
+  strict?: boolean;
+  /**
+   * Source of time and timers. Tests pass a {@link ManualClock}.
+   * @defaultValue {@link systemClock} (real timers)
+   */
+  clock?: Clock;
+  /**
+   * Source of randomness for pairing, returning a float in [0, 1). Pass
+   * {@link seededRandom} for reproducible pairings.
+   * @defaultValue `Math.random`
+   */
+  random?: Random;
+}
+
+/** The options after defaults are applied. */
+export type ResolvedOptions = Required<Omit<RouletteOptions, 'clock' | 'random'>>;
+
+const INTEGER_OPTIONS = [
+  ['epochMs', 1],
+  ['pingIntervalMs', 1],
+  ['deadAfterMs', 1],
+  ['registerTimeoutMs', 1],
+  ['pairDelayMs', 0],
+  ['maxLineBytes', 1],
+  ['maxClients', 0],
+  ['maxBufferedBytes', 1],
+] as const;
+
+/** Limits that may be turned off with `Infinity`. */
+const MAY_BE_INFINITE: ReadonlySet<string> = new Set(['maxClients', 'maxBufferedBytes']);
+
+/**
+ * Applies {@link DEFAULTS} to `options` and validates every field.
+ *
+ * @throws {@link RouletteError} with code `ERR_INVALID_OPTION` naming the field.
+ */
+export function resolveOptions(options: RouletteOptions = {}): ResolvedOptions {
+  const resolved: ResolvedOptions = { ...DEFAULTS };
+  for (const [name, min] of INTEGER_OPTIONS) {
+    const value: unknown = options[name];
+    if (value === undefined) continue;
+    const infiniteOk = MAY_BE_INFINITE.has(name) && value === Infinity;
+    if (typeof value !== 'number' || (!Number.isSafeInteger(value) && !infiniteOk) || value < min) {
+      throw new RouletteError(
+        'ERR_INVALID_OPTION',
+        `option ${name} must be an integer >= ${min}${MAY_BE_INFINITE.has(name) ? ' or Infinity' : ''}, got ${String(value)}`,
+      );
+    }
+    resolved[name] = value;
+  }
+  if (options.strict !== undefined) {
+    if (typeof options.strict !== 'boolean') {
+      throw new RouletteError('ERR_INVALID_OPTION', `option strict must be a boolean, got ${String(options.strict)}`);
+    }
+    resolved.strict = options.strict;
+  }
+  return resolved;
+}
