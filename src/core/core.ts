@@ -165,6 +165,17 @@ export class RouletteCore
     return conn;
   }
 
+  /**
+   * Closes one connection from the server side: sends `{"exit":true,"reason":reason}`,
+   * unregisters and unpairs it, then asks its transport to close. A handle that is
+   * already closed is ignored. Adapters use it to shut down their own connections
+   * without stopping the core.
+   */
+  disconnect(handle: ConnectionHandle, reason: ExitReason = 'server shutdown'): void {
+    const conn = this.registry.connections.get(handle.id);
+    if (conn !== undefined && conn === handle) this.close(conn, reason);
+  }
+
   // ── queries ─────────────────────────────────────────────────────────────────
 
   /** A snapshot of counters and sizes. */
