@@ -6,3 +6,4 @@
  */
 export * from './core/index.js';
 export { MemoryConnection, type MemoryConnectionOptions, type MemoryCloseKind, type ServerMessage } from './transports/memory.js';
+export * from './transports/index.js';

@@ -1,0 +1,240 @@
+/**
+ * The stream adapter: binds a {@link RouletteCore} to any Node `Duplex` — a
+ * `net.Socket`, a `tls.TLSSocket`, one end of a {@link duplexPair}. The TCP server
+ * and the in-process transport are thin users of {@link attachStream}.
+ *
+ * @module
+ */
+import type { Duplex } from 'node:stream';
+import createDebug from 'debug';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { RouletteCore } from '../core/core.js';
+import { RouletteError } from '../core/errors.js';
+import type { ConnectionHandle, Transport } from '../core/transport.js';
+
+const log = createDebug('chat-roulette:stream');
+
+const NEWLINE = 0x0a;
+
+/** Defaults of {@link StreamOptions}. */
+export const STREAM_DEFAULTS = Object.freeze({
+  /** After `close()`, a stream that has not finished closing within this time is destroyed, in ms. */
+  drainTimeoutMs: 5_000,
+});
+
+/** Options of {@link attachStream}. */
+export interface StreamOptions {
+  /**
+   * When the server closes a connection it flushes the output, ends the stream and
+   * waits for it to close. A stream still open after this many ms (a frozen client
+   * that neither reads nor closes) is destroyed. Counted on the core's clock.
+   * `Infinity` waits forever.
+   * @defaultValue 5000
+   */
+  drainTimeoutMs?: number;
+  /**
+   * The peer's address for logs and events.
+   * @defaultValue `"<remoteAddress>:<remotePort>"` when the stream has them (sockets), else none
+   */
+  remoteAddress?: string;
+}
+
+/** The address fields a socket has and a plain `Duplex` lacks. */
+interface MaybeSocket {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+}
+
+/** {@link StreamOptions} after defaults are applied. */
+export interface ResolvedStreamOptions {
+  /** See {@link StreamOptions.drainTimeoutMs}. */
+  readonly drainTimeoutMs: number;
+  /** See {@link StreamOptions.remoteAddress}. */
+  readonly remoteAddress?: string;
+}
+
+/**
+ * Applies {@link STREAM_DEFAULTS} to `options` and validates them; adapters that
+ * attach many streams validate once, up front.
+ *
+ * @throws {@link RouletteError} `ERR_INVALID_OPTION` naming the invalid field.
+ */
+export function resolveStreamOptions(options: StreamOptions = {}): ResolvedStreamOptions {
+  const { drainTimeoutMs = STREAM_DEFAULTS.drainTimeoutMs, remoteAddress } = options;
+  if (typeof drainTimeoutMs !== 'number' || !(drainTimeoutMs === Infinity || (Number.isSafeInteger(drainTimeoutMs) && drainTimeoutMs >= 0))) {
+    throw new RouletteError('ERR_INVALID_OPTION', `option drainTimeoutMs must be an integer >= 0 or Infinity, got ${String(drainTimeoutMs)}`);
+  }
+  if (remoteAddress !== undefined && typeof remoteAddress !== 'string') {
+    throw new RouletteError('ERR_INVALID_OPTION', `option remoteAddress must be a string, got ${String(remoteAddress)}`);
+  }
+  return remoteAddress === undefined ? { drainTimeoutMs } : { drainTimeoutMs, remoteAddress };
+}
+
+function addressOf(stream: Duplex): string | undefined {
+  const { remoteAddress, remotePort } = stream as MaybeSocket;
+  return remoteAddress === undefined ? undefined : `${remoteAddress}:${remotePort ?? '?'}`;
+}
+
+/** Ends a batch of writes: runs on the tick after the first write of the batch. */
+function uncork(transport: StreamTransport): void {
+  transport.corked = false;
+  transport.stream.uncork();
+}
+
+/** The core-facing side of one stream. Writes of one tick go out in one batch. */
+class StreamTransport implements Transport {
+  readonly remoteAddress: string | undefined;
+  /** The core's handle; set right after `core.connect`. */
+  handle!: ConnectionHandle;
+  /** @internal True between the first write of a tick and the uncork after it. */
+  corked = false;
+  private ending = false;
+  private drainTimer: TimerHandle | undefined;
+
+  constructor(
+    readonly stream: Duplex,
+    private readonly clock: Clock,
+    private readonly drainTimeoutMs: number,
+    remoteAddress: string | undefined,
+  ) {
+    this.remoteAddress = remoteAddress;
+  }
+
+  /** Starts listening to the stream; called once the handle exists. */
+  bind(): void {
+    const stream = this.stream;
+    stream.on('data', this.onData.bind(this));
+    stream.on('drain', this.onDrain.bind(this));
+    stream.on('end', this.onEnd.bind(this));
+    stream.on('error', this.onError.bind(this));
+    stream.on('close', this.onClose.bind(this));
+    if (stream.destroyed) this.onClose();
+  }
+
+  // ── Transport ───────────────────────────────────────────────────────────────
+
+  send(line: string | Uint8Array): boolean {
+    const stream = this.stream;
+    if (this.ending || !stream.writable) return false;
+    if (!this.corked) {
+      this.corked = true;
+      stream.cork();
+      process.nextTick(uncork, this);
+    }
+    if (typeof line === 'string') {
+      stream.write(line + '\n');
+    } else {
+      // One chunk, and a copy: the line may be a slice of an input chunk.
+      const out = Buffer.allocUnsafe(line.length + 1);
+      out.set(line);
+      out[line.length] = NEWLINE;
+      stream.write(out);
+    }
+    return true;
+  }
+
+  close(): void {
+    if (this.ending) return;
+    this.ending = true;
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    // Keep reading (input is ignored now) so the peer's end is seen and the stream closes.
+    stream.resume();
+    if (!stream.writableEnded) stream.end(); // flushes what is corked, then ends
+    if (this.drainTimeoutMs !== Infinity && this.drainTimer === undefined) {
+      this.drainTimer = this.clock.setTimeout(this.onDrainTimeout.bind(this), this.drainTimeoutMs);
+    }
+  }
+
+  destroy(): void {
+    this.ending = true;
+    this.stream.destroy();
+  }
+
+  bufferedBytes(): number {
+    // Corked writes are already counted in writableLength.
+    return this.stream.writableLength;
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  // ── stream events ───────────────────────────────────────────────────────────
+
+  private onData(chunk: Buffer): void {
+    this.handle.feed(chunk);
+  }
+
+  private onDrain(): void {
+    this.handle.drained();
+  }
+
+  /** The peer half-closed: PROTOCOL §5, the client is removed at once; we end our side too. */
+  private onEnd(): void {
+    this.handle.closed();
+    this.close();
+  }
+
+  /** PROTOCOL §5: a transport that errors is removed at once. */
+  private onError(error: Error): void {
+    log('stream %d (%s) error: %s', this.handle.id, this.remoteAddress ?? '-', error.message);
+    this.handle.closed(error);
+    this.stream.destroy();
+  }
+
+  private onClose(): void {
+    this.ending = true;
+    if (this.drainTimer !== undefined) {
+      this.clock.clearTimeout(this.drainTimer);
+      this.drainTimer = undefined;
+    }
+    this.handle.closed();
+  }
+
+  private onDrainTimeout(): void {
+    this.drainTimer = undefined;
+    if (this.stream.destroyed) return;
+    log('stream %d (%s) did not close within %d ms: destroyed', this.handle.id, this.remoteAddress ?? '-', this.drainTimeoutMs);
+    this.stream.destroy();
+  }
+}
+
+/**
+ * Attaches a `Duplex` stream to `core` as one connection and returns the core's
+ * handle for it. Input bytes are fed to the core as they arrive (the core frames
+ * lines and bounds them, PROTOCOL §1); output lines are written with `"\n"`,
+ * batched per tick. Read-side backpressure follows the core's `pause`/`resume`.
+ *
+ * The stream's `'error'` is always handled: an error, an `'end'` (half-close) or a
+ * `'close'` removes the client at once (PROTOCOL §5). When the core closes the
+ * connection, the stream is flushed and ended, then destroyed if it has not closed
+ * within `drainTimeoutMs`.
+ *
+ * @param core - the core to attach to.
+ * @param stream - any duplex byte stream; do not call `setEncoding` on it.
+ * @param options - see {@link StreamOptions}.
+ * @returns the core's {@link ConnectionHandle} for this stream.
+ * @throws {@link RouletteError} `ERR_INVALID_OPTION` for an invalid option.
+ *
+ * @example A server on a Unix socket
+ * ```ts
+ * import net from 'node:net';
+ * import { RouletteCore, attachStream } from 'chat-roulette';
+ *
+ * const core = new RouletteCore();
+ * core.start();
+ * net.createServer((socket) => attachStream(core, socket)).listen('/tmp/roulette.sock');
+ * ```
+ */
+export function attachStream(core: RouletteCore, stream: Duplex, options: StreamOptions = {}): ConnectionHandle {
+  const { drainTimeoutMs, remoteAddress } = resolveStreamOptions(options);
+  const transport = new StreamTransport(stream, core.clock, drainTimeoutMs, remoteAddress ?? addressOf(stream));
+  transport.handle = core.connect(transport);
+  transport.bind();
+  return transport.handle;
+}

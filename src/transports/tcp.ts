@@ -1,0 +1,228 @@
+/**
+ * The TCP server: every accepted socket is attached to the core with
+ * {@link attachStream}. Also serves a `tls.Server` handed in by the caller.
+ *
+ * @module
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import createDebug from 'debug';
+import type { RouletteCore } from '../core/core.js';
+import { RouletteError } from '../core/errors.js';
+import type { ConnectionHandle } from '../core/transport.js';
+import { attachStream, resolveStreamOptions, type StreamOptions } from './stream.js';
+
+const log = createDebug('chat-roulette:tcp');
+
+/** Defaults of {@link ListenOptions} (PROTOCOL §8). */
+export const TCP_DEFAULTS = Object.freeze({
+  /** Address to bind. */
+  host: '0.0.0.0',
+  /** Port to bind; `0` binds any free port. */
+  port: 44_333,
+});
+
+/** Options of {@link createRouletteServer} and {@link RouletteServer}. */
+export interface RouletteServerOptions extends Omit<StreamOptions, 'remoteAddress'> {
+  /**
+   * The server to accept connections from, not yet listening. A `tls.Server` is
+   * served on its `'secureConnection'` event, any other `net.Server` on `'connection'`.
+   * @defaultValue a new `net.Server`
+   */
+  server?: net.Server;
+}
+
+/** Options of {@link listen}. */
+export interface ListenOptions extends RouletteServerOptions {
+  /**
+   * Address to bind.
+   * @defaultValue `"0.0.0.0"`
+   */
+  host?: string;
+  /**
+   * Port to bind; `0` binds any free port (see {@link RouletteServer.address}).
+   * @defaultValue 44333
+   */
+  port?: number;
+}
+
+/** Where a {@link RouletteServer} listens. */
+export interface ServerAddress {
+  /** The bound address, e.g. `"0.0.0.0"` or `"127.0.0.1"`. */
+  readonly host: string;
+  /** The bound port: the real one when `0` was asked. */
+  readonly port: number;
+}
+
+/**
+ * A TCP (or TLS) server feeding a {@link RouletteCore}. Closing it closes only its
+ * own connections: one core may serve several servers and adapters.
+ *
+ * @example
+ * ```ts
+ * const core = new RouletteCore();
+ * core.start();
+ * const server = await listen(core, { host: '127.0.0.1', port: 0 });
+ * console.log(`listening on ${server.address().host}:${server.address().port}`);
+ * // later
+ * await server.close();
+ * core.stop();
+ * ```
+ */
+export class RouletteServer {
+  /** The underlying server. */
+  readonly server: net.Server;
+  /** The core every connection is attached to. */
+  readonly core: RouletteCore;
+  private readonly sockets = new Map<net.Socket, ConnectionHandle>();
+  private readonly streamOptions: StreamOptions;
+  private closing: Promise<void> | undefined;
+  /** Resolves the wait for the last socket, while closing. */
+  private onIdle: (() => void) | undefined;
+
+  /**
+   * Wraps `options.server` (or a new `net.Server`); call {@link RouletteServer.listen}
+   * to start accepting, or {@link listen} to do both at once.
+   *
+   * @param core - the core every connection is attached to.
+   * @param options - see {@link RouletteServerOptions}.
+   * @throws {@link RouletteError} `ERR_INVALID_OPTION` for an invalid option.
+   */
+  constructor(core: RouletteCore, options: RouletteServerOptions = {}) {
+    this.core = core;
+    const { server, ...streamOptions } = options;
+    this.streamOptions = resolveStreamOptions(streamOptions);
+    this.server = server ?? net.createServer();
+    this.server.on(this.server instanceof tls.Server ? 'secureConnection' : 'connection', this.onConnection.bind(this));
+    this.server.on('error', this.onServerError.bind(this));
+  }
+
+  /** Number of open sockets of this server (including ones still flushing after an exit). */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * The bound address and port.
+   *
+   * @throws {@link RouletteError} `ERR_INVALID_STATE` when the server is not listening.
+   */
+  address(): ServerAddress {
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') {
+      throw new RouletteError('ERR_INVALID_STATE', 'the server is not listening on a TCP address');
+    }
+    return { host: address.address, port: address.port };
+  }
+
+  /**
+   * Starts listening.
+   *
+   * @param port - port to bind; `0` binds any free port.
+   * @param host - address to bind.
+   * @returns a promise resolved once listening, rejected with the listen error
+   *   (`EADDRINUSE`, `EACCES`, …).
+   */
+  listen(port: number = TCP_DEFAULTS.port, host: string = TCP_DEFAULTS.host): Promise<this> {
+    const server = this.server;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => {
+        server.off('listening', onListening);
+        reject(error);
+      };
+      const onListening = (): void => {
+        server.off('error', onError);
+        log('listening on %s:%d', this.address().host, this.address().port);
+        resolve(this);
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(port, host);
+    });
+  }
+
+  /**
+   * Stops accepting, sends `{"exit":true,"reason":"server shutdown"}` to every
+   * connection of this server (PROTOCOL §7) and closes them. Resolves when every
+   * socket has flushed and closed — at most the drain timeout later for a client that
+   * does not close its side. Does not stop the core. Calling it again returns the
+   * same promise.
+   */
+  close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    // The server's callback may run before the sockets' own 'close' events: wait for both.
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const socketsClosed = new Promise<void>((resolve) => {
+      this.onIdle = resolve;
+    });
+    this.closing = Promise.all([serverClosed, socketsClosed]).then(() => log('closed'));
+    log('closing: %d connections', this.sockets.size);
+    // PROTOCOL §7: the exit notice, a flush, then the end of each connection.
+    for (const handle of [...this.sockets.values()]) this.core.disconnect(handle, 'server shutdown');
+    this.checkIdle();
+    return this.closing;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    const handle = attachStream(this.core, socket, this.streamOptions);
+    if (socket.destroyed) return;
+    this.sockets.set(socket, handle);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.checkIdle();
+    });
+    // A connection accepted while closing is told at once.
+    if (this.closing !== undefined) this.core.disconnect(handle, 'server shutdown');
+  }
+
+  private checkIdle(): void {
+    if (this.sockets.size > 0 || this.onIdle === undefined) return;
+    this.onIdle();
+    this.onIdle = undefined;
+  }
+
+  private onServerError(error: Error): void {
+    // Listen errors also reject listen(); accept errors (EMFILE, …) are only logged.
+    log('server error: %s', error.message);
+  }
+}
+
+/**
+ * Wraps a server for `core` without listening yet: the lower level of {@link listen}.
+ * Pass a `tls.Server` as `options.server` to serve TLS with the same per-socket
+ * adapter.
+ *
+ * @example TLS
+ * ```ts
+ * import tls from 'node:tls';
+ * const server = createRouletteServer(core, { server: tls.createServer({ key, cert }) });
+ * await server.listen(44334, '0.0.0.0');
+ * ```
+ */
+export function createRouletteServer(core: RouletteCore, options: RouletteServerOptions = {}): RouletteServer {
+  return new RouletteServer(core, options);
+}
+
+/**
+ * Starts a TCP server for `core` (PROTOCOL §8 defaults: `0.0.0.0:44333`). The core
+ * is not started for you: call `core.start()` for pairing and pings.
+ *
+ * @param core - the core every connection is attached to.
+ * @param options - see {@link ListenOptions}.
+ * @returns the listening server; rejects with the listen error (`EADDRINUSE`, `EACCES`, …).
+ *
+ * @example
+ * ```ts
+ * import { RouletteCore, listen } from 'chat-roulette';
+ *
+ * const core = new RouletteCore();
+ * core.start();
+ * const server = await listen(core, { port: 0, host: '127.0.0.1' });
+ * const { port } = server.address();
+ * ```
+ */
+export async function listen(core: RouletteCore, options: ListenOptions = {}): Promise<RouletteServer> {
+  const { host = TCP_DEFAULTS.host, port = TCP_DEFAULTS.port, ...serverOptions } = options;
+  return new RouletteServer(core, serverOptions).listen(port, host);
+}

@@ -1,0 +1,334 @@
+/**
+ * The TCP server over real sockets on 127.0.0.1 (port 0): one test per wire rule,
+ * named after the PROTOCOL section it checks. Every test closes what it opened.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, test, type TestContext } from 'node:test';
+import { RouletteCore, type ConnectionClosedEvent, type RouletteOptions } from '../../src/index.js';
+import { listen, type RouletteServer } from '../../src/transports/index.js';
+
+const PING = '{"cmd":"ping"}';
+const T = { timeout: 10_000 };
+
+/** A test client on a real socket: collects the server's lines, raw and decoded. */
+class TcpClient {
+  readonly raw: Buffer[] = [];
+  readonly lines: string[] = [];
+  ended = false;
+  private pending = Buffer.alloc(0);
+  private cursor = 0;
+  private waiters: Array<() => void> = [];
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnded());
+    socket.on('close', () => this.onEnded());
+    socket.on('error', () => undefined);
+  }
+
+  static connect(port: number): Promise<TcpClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(new TcpClient(socket));
+      });
+    });
+  }
+
+  /** Sends an object as one JSON line, or a string as it is (add the terminator yourself). */
+  send(message: object | string): void {
+    this.socket.write(typeof message === 'string' ? message : `${JSON.stringify(message)}\n`);
+  }
+
+  /** Writes and waits until the bytes are handed to the kernel. */
+  write(data: string | Buffer): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.write(data, (e) => (e ? reject(e) : resolve())));
+  }
+
+  /** The next line not returned yet, pings skipped. */
+  async next(): Promise<string> {
+    for (;;) {
+      while (this.cursor < this.lines.length) {
+        const line = this.lines[this.cursor++] as string;
+        if (line !== PING) return line;
+      }
+      if (this.ended) throw new Error('connection ended while waiting for a line');
+      await this.wait();
+    }
+  }
+
+  /** Resolves once the server ended the connection; fails if a line came after the last read one. */
+  async end(): Promise<void> {
+    while (!this.ended) await this.wait();
+    assert.deepEqual(this.lines.slice(this.cursor).filter((l) => l !== PING), [], 'nothing after the exit');
+  }
+
+  /** Waits until `count` lines have arrived in all. */
+  async received(count: number): Promise<void> {
+    while (this.lines.length < count) {
+      if (this.ended) throw new Error(`connection ended after ${this.lines.length} lines`);
+      await this.wait();
+    }
+  }
+
+  async register(uco: string, nonce = 1): Promise<void> {
+    this.send({ cmd: 'connect', uco, nonce });
+    assert.equal(await this.next(), `{"ack":"${nonce}"}`);
+  }
+
+  private onData(chunk: Buffer): void {
+    let data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    let start = 0;
+    for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
+      const line = Buffer.from(data.subarray(start, nl));
+      this.raw.push(line);
+      this.lines.push(line.toString('utf8'));
+      start = nl + 1;
+    }
+    data = data.subarray(start);
+    this.pending = Buffer.from(data);
+    this.wake();
+  }
+
+  private onEnded(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  private wait(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+interface Env {
+  core: RouletteCore;
+  server: RouletteServer;
+  port: number;
+  connect(): Promise<TcpClient>;
+  /** Two registered clients, paired. */
+  pair(a?: string, b?: string): Promise<[TcpClient, TcpClient]>;
+}
+
+/**
+ * A started core on real time (pings and deadlines far away, immediate pairing) and a
+ * server on 127.0.0.1:0; everything is closed after the test.
+ */
+async function setup(t: TestContext, options: RouletteOptions = {}): Promise<Env> {
+  const far = 600_000;
+  const core = new RouletteCore({ epochMs: far, pingIntervalMs: far, deadAfterMs: far, registerTimeoutMs: far, pairDelayMs: 1, ...options });
+  core.start();
+  const server = await listen(core, { host: '127.0.0.1', port: 0, drainTimeoutMs: 2_000 });
+  const clients: TcpClient[] = [];
+  t.after(async () => {
+    for (const c of clients) c.socket.destroy();
+    await server.close();
+    core.stop();
+  });
+  const port = server.address().port;
+  const env: Env = {
+    core,
+    server,
+    port,
+    async connect() {
+      const c = await TcpClient.connect(port);
+      clients.push(c);
+      return c;
+    },
+    async pair(a = 'alice', b = 'bob') {
+      const ca = await env.connect();
+      const cb = await env.connect();
+      await ca.register(a);
+      await cb.register(b);
+      assert.equal(await ca.next(), `{"cmd":"pair","uco":"${b}"}`);
+      assert.equal(await cb.next(), `{"cmd":"pair","uco":"${a}"}`);
+      return [ca, cb];
+    },
+  };
+  return env;
+}
+
+function closedEvent(core: RouletteCore, uco: string): Promise<ConnectionClosedEvent> {
+  return new Promise((resolve) => {
+    const listener = (e: ConnectionClosedEvent): void => {
+      if (e.uco !== uco) return;
+      core.off('connectionClosed', listener);
+      resolve(e);
+    };
+    core.on('connectionClosed', listener);
+  });
+}
+
+describe('TCP server', () => {
+  test('listen: port 0 binds a free port; remote address is ip:port; EADDRINUSE rejects', T, async (t) => {
+    const env = await setup(t);
+    assert.equal(env.server.address().host, '127.0.0.1');
+    assert.ok(env.port > 0);
+    let address: string | undefined;
+    env.core.once('connectionOpened', (e) => (address = e.remoteAddress));
+    const c = await env.connect();
+    await c.register('alice');
+    assert.equal(address, `127.0.0.1:${c.socket.localPort}`);
+    assert.equal(env.server.connections, 1);
+    await assert.rejects(listen(env.core, { host: '127.0.0.1', port: env.port }), { code: 'EADDRINUSE' });
+  });
+
+  test('PROTOCOL §1 framing: CRLF terminators are accepted and not relayed', T, async (t) => {
+    const env = await setup(t);
+    const c = await env.connect();
+    c.send('{"cmd":"connect","uco":"alice","nonce":5}\r\n');
+    assert.equal(await c.next(), '{"ack":"5"}');
+    const d = await env.connect();
+    c.send('\r\n   \n');
+    d.send('{"cmd":"connect","uco":"bob","nonce":6}\r\n');
+    assert.equal(await d.next(), '{"ack":"6"}');
+    assert.equal(await c.next(), '{"cmd":"pair","uco":"bob"}');
+    assert.equal(await d.next(), '{"cmd":"pair","uco":"alice"}');
+    c.send('{"cmd":"comm","x":1}\r\n');
+    assert.equal(await d.next(), '{"cmd":"comm","x":1}');
+  });
+
+  test('PROTOCOL §1 framing: a message split byte by byte', T, async (t) => {
+    const env = await setup(t);
+    const c = await env.connect();
+    for (const byte of Buffer.from('{"cmd":"connect","uco":"alice","nonce":"é1"}\n')) await c.write(Buffer.of(byte));
+    assert.equal(await c.next(), '{"ack":"é1"}');
+  });
+
+  test('PROTOCOL §1 framing: several messages in one write', T, async (t) => {
+    const env = await setup(t);
+    const c = await env.connect();
+    c.send('{"cmd":"connect","uco":"alice","nonce":1}\n{"cmd":"connect","uco":"alice","nonce":2}\n{"cmd":"comm"}\n{"cmd":"what"}\n');
+    assert.equal(await c.next(), '{"ack":"1"}');
+    assert.equal(await c.next(), '{"ack":"2"}');
+    assert.equal(await c.next(), '{"error":"no peer","msg":{"cmd":"comm"}}');
+    assert.equal(await c.next(), '{"error":"Unknown command [what]"}');
+  });
+
+  test('PROTOCOL §3 comm: relayed byte for byte (spacing, key order, a 25-digit integer)', T, async (t) => {
+    const env = await setup(t);
+    const [alice, bob] = await env.pair();
+    const odd = '{ "z" : 1,"cmd":   "comm" ,"big": 1234567890123456789012345, "t":"é\\u00e9 ✓", "a":[ 1 ,2 ] }';
+    alice.send(`${odd}\n`);
+    await bob.received(bob.lines.length + 1);
+    assert.ok(Buffer.from(odd).equals(bob.raw.at(-1) as Buffer), `got ${bob.lines.at(-1)}`);
+    assert.equal(await bob.next(), odd);
+  });
+
+  test('PROTOCOL §1: a line longer than maxLineBytes is answered "message too long"; the connection still works', T, async (t) => {
+    const env = await setup(t);
+    const c = await env.connect();
+    c.send(`{"cmd":"comm","t":"${'x'.repeat(40_000)}"}\n`);
+    c.send({ cmd: 'connect', uco: 'alice', nonce: 1 });
+    assert.equal(await c.next(), '{"error":"message too long"}');
+    assert.equal(await c.next(), '{"ack":"1"}');
+  });
+
+  test('PROTOCOL §1: a 10 MiB line without newline is answered once, memory bounded, then the connection works', { timeout: 30_000 }, async (t) => {
+    const env = await setup(t);
+    const maxLine = env.core.options.maxLineBytes;
+    let held = 0;
+    // Sample what the core holds for unfinished lines after every chunk the server reads.
+    env.server.server.on('connection', (socket: net.Socket) =>
+      socket.on('data', () => {
+        for (const conn of env.core.registry.connections.values()) held = Math.max(held, conn.inputBufferedBytes);
+      }),
+    );
+    const c = await env.connect();
+    const mib = Buffer.alloc(1024 * 1024, 0x61);
+    for (let i = 0; i < 10; i++) await c.write(mib);
+    await c.write('\n{"cmd":"connect","uco":"alice","nonce":1}\n');
+    assert.equal(await c.next(), '{"error":"message too long"}');
+    assert.equal(await c.next(), '{"ack":"1"}');
+    assert.ok(held <= maxLine + 1, `held ${held} bytes for one line`);
+    assert.equal(c.lines.length, 2);
+  });
+
+  test('PROTOCOL §1: invalid JSON and non-object messages are answered; the connection stays open', T, async (t) => {
+    const env = await setup(t);
+    const c = await env.connect();
+    c.send('{"cmd":"connect",\n[1,2]\n"text"\nnull\n');
+    assert.equal(await c.next(), '{"error":"invalid json"}');
+    for (let i = 0; i < 3; i++) assert.equal(await c.next(), '{"error":"invalid message"}');
+    await c.register('alice');
+  });
+
+  test('PROTOCOL §5: an abruptly closed client frees its peer, which is paired again with a newcomer', T, async (t) => {
+    const env = await setup(t);
+    const [alice, bob] = await env.pair();
+    const closed = closedEvent(env.core, 'alice');
+    alice.socket.destroy();
+    assert.equal((await closed).reason, 'transport closed');
+    assert.equal(env.core.client('bob')?.peer, undefined);
+    const carol = await env.connect();
+    await carol.register('carol');
+    assert.equal(await carol.next(), '{"cmd":"pair","uco":"bob"}');
+    assert.equal(await bob.next(), '{"cmd":"pair","uco":"carol"}');
+  });
+
+  test('PROTOCOL §3 connect: the same uco on a second socket takes over; the old one gets "new session" then EOF', T, async (t) => {
+    const env = await setup(t);
+    const first = await env.connect();
+    await first.register('alice', 1);
+    const second = await env.connect();
+    await second.register('alice', 2);
+    assert.equal(await first.next(), '{"exit":true,"reason":"new session"}');
+    await first.end();
+    assert.equal(env.core.client('alice')?.connectionId !== undefined, true);
+    second.send({ cmd: 'connect', uco: 'alice', nonce: 3 });
+    assert.equal(await second.next(), '{"ack":"3"}');
+  });
+
+  test('PROTOCOL §7: server.close() sends "server shutdown" to each connection, flushes and closes them', T, async (t) => {
+    const env = await setup(t);
+    const [alice, bob] = await env.pair();
+    const loner = await env.connect();
+    await env.server.close();
+    for (const c of [alice, bob, loner]) {
+      assert.equal(await c.next(), '{"exit":true,"reason":"server shutdown"}');
+      await c.end();
+    }
+    assert.equal(env.server.connections, 0);
+    assert.equal(env.core.stats().connections, 0);
+    assert.equal(env.core.running, true, 'the core keeps running');
+    await assert.rejects(TcpClient.connect(env.port), { code: 'ECONNREFUSED' });
+  });
+
+  test('PROTOCOL §7: core.stop() sends "server shutdown" to each connection, flushes and closes them', T, async (t) => {
+    const env = await setup(t);
+    const [alice, bob] = await env.pair();
+    env.core.stop();
+    for (const c of [alice, bob]) {
+      assert.equal(await c.next(), '{"exit":true,"reason":"server shutdown"}');
+      await c.end();
+    }
+  });
+
+  test('PROTOCOL §3 comm: 50 000 messages between one pair arrive complete and in order', { timeout: 60_000 }, async (t) => {
+    const env = await setup(t);
+    const [alice, bob] = await env.pair();
+    const total = 50_000;
+    const base = bob.lines.length;
+    const perWrite = 1_000;
+    for (let i = 0; i < total; i += perWrite) {
+      let batch = '';
+      for (let j = i; j < i + perWrite; j++) batch += `{"cmd":"comm","seq":${j}}\n`;
+      alice.send(batch);
+    }
+    await bob.received(base + total);
+    for (let i = 0; i < total; i++) {
+      const line = bob.lines[base + i];
+      if (line !== `{"cmd":"comm","seq":${i}}`) assert.fail(`line ${i}: ${line}`);
+    }
+    assert.equal(env.core.stats().relayedMessages, total);
+    assert.deepEqual(alice.lines.slice(2), [], 'no error for the sender');
+  });
+});
