@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { LineFramer } from './framing.js';
+import { LineFramer, stripCarriageReturn } from './framing.js';
 import type { ConnectionHandle, Transport } from './transport.js';
 
 /** Where a connection is in its life. */
@@ -12,7 +12,7 @@ export type ConnectionState = 'open' | 'closing' | 'closed';
 
 /** The callbacks a {@link Connection} forwards its adapter's calls to (the core). */
 export interface ConnectionOwner {
-  /** A complete line arrived. */
+  /** A complete line arrived, without its terminator or trailing `"\r"`, at most `maxLineBytes` long. */
   onLine(conn: Connection, line: Buffer | string): void;
   /** A line longer than `maxLineBytes` arrived. */
   onLineTooLong(conn: Connection): void;
@@ -44,7 +44,7 @@ export class Connection implements ConnectionHandle {
     readonly id: number,
     readonly transport: Transport,
     private readonly owner: ConnectionOwner,
-    maxLineBytes: number,
+    private readonly maxLineBytes: number,
     /** When the transport was attached (clock time). */
     readonly openedAt: number,
   ) {
@@ -59,9 +59,23 @@ export class Connection implements ConnectionHandle {
     if (this.state === 'open') this.framer.push(chunk, this);
   }
 
+  /**
+   * A line from a message-based transport gets the same PROTOCOL §1 treatment as a
+   * framed one: a trailing `"\r"` is dropped, then a line longer than `maxLineBytes`
+   * is refused unparsed.
+   */
   receiveLine(line: string | Uint8Array): void {
     if (this.state !== 'open') return;
-    this.owner.onLine(this, typeof line === 'string' || Buffer.isBuffer(line) ? line : Buffer.from(line));
+    if (typeof line === 'string') {
+      const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+      // A UTF-16 code unit takes at most 3 UTF-8 bytes: short strings need no count.
+      if (text.length > this.maxLineBytes / 3 && Buffer.byteLength(text) > this.maxLineBytes) this.onLineTooLong();
+      else this.owner.onLine(this, text);
+      return;
+    }
+    const bytes = stripCarriageReturn(Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength));
+    if (bytes.length > this.maxLineBytes) this.onLineTooLong();
+    else this.owner.onLine(this, bytes);
   }
 
   drained(): void {

@@ -225,17 +225,8 @@ export class RouletteCore
 
   /** @internal */
   onLine(conn: Connection, raw: Buffer | string): void {
-    let text: string;
-    if (typeof raw === 'string') {
-      if (raw.length > this.options.maxLineBytes / 3 && Buffer.byteLength(raw) > this.options.maxLineBytes) {
-        this.onLineTooLong(conn);
-        return;
-      }
-      text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      raw = text;
-    } else {
-      text = raw.toString('utf8');
-    }
+    // The connection has already dropped the "\r" and enforced maxLineBytes (PROTOCOL §1).
+    const text = typeof raw === 'string' ? raw : raw.toString('utf8');
     if (BLANK.test(text)) return;
     let parsed: unknown;
     try {
@@ -351,6 +342,11 @@ export class RouletteCore
   /** @internal */
   registeredConnections(): Iterable<Connection> {
     return this.registry.clients.values();
+  }
+
+  /** @internal PROTOCOL §5: a dead or closed client is never chosen for pairing. */
+  isLive(conn: Connection): boolean {
+    return conn.state === 'open' && this.liveness.isAlive(conn);
   }
 
   /** @internal PROTOCOL §6: each side of a new pair receives `pair`. */

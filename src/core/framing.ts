@@ -7,6 +7,11 @@
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** PROTOCOL §1: `line` without one trailing `"\r"`, if it has one (no copy). */
+export function stripCarriageReturn(line: Buffer): Buffer {
+  return line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line;
+}
+
 /** Receives what a {@link LineFramer} finds. */
 export interface LineSink {
   /** A complete line, without `"\n"` or a trailing `"\r"`; at most `maxLineBytes` long. */
@@ -72,9 +77,9 @@ export class LineFramer {
   }
 
   private emit(line: Buffer, sink: LineSink): void {
-    const end = line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
-    if (end > this.maxLineBytes) sink.onLineTooLong();
-    else sink.onLine(end === line.length ? line : line.subarray(0, end));
+    const text = stripCarriageReturn(line);
+    if (text.length > this.maxLineBytes) sink.onLineTooLong();
+    else sink.onLine(text);
   }
 
   private reset(): void {

@@ -103,6 +103,16 @@ export class LivenessTracker {
     return this.lastSeen.size + this.unregistered.size;
   }
 
+  /**
+   * PROTOCOL §5: false once a registered connection's last pong (or registration) is
+   * `deadAfterMs` old, even before the deadline timer has closed it (a timer due at
+   * the same instant, or late). Untracked connections (core not started) are alive.
+   */
+  isAlive(conn: Connection): boolean {
+    const seen = this.lastSeen.get(conn);
+    return seen === undefined || this.clock.now() - seen < this.timing.deadAfterMs;
+  }
+
   /** Time of the last pong (or registration) of a registered connection. */
   lastSeenAt(conn: Connection): number | undefined {
     return this.lastSeen.get(conn);

@@ -11,8 +11,10 @@ import { shuffle, type Random } from './random.js';
 
 /** What the scheduler asks of the core. */
 export interface PairingHost {
-  /** Every live registered connection, for an epoch. */
+  /** Every registered connection, for an epoch. */
   registeredConnections(): Iterable<Connection>;
+  /** PROTOCOL §5: whether `conn` may be chosen for pairing (open, and not dead). */
+  isLive(conn: Connection): boolean;
   /** `a` and `b` were paired: tell both. Either may close while being told. */
   onPaired(a: Connection, b: Connection, kind: PairKind): void;
   /** The pair `a`–`b` ended for `reason`. */
@@ -99,12 +101,9 @@ export class PairingScheduler {
    */
   runEpoch(): void {
     this.epoch++;
-    const clients: Connection[] = [];
-    for (const conn of this.host.registeredConnections()) {
-      conn.previousPeer = conn.peer;
-      clients.push(conn);
-    }
-    for (const conn of clients) {
+    const registered = [...this.host.registeredConnections()];
+    for (const conn of registered) conn.previousPeer = conn.peer;
+    for (const conn of registered) {
       const peer = conn.peer;
       if (peer !== undefined && conn.id < peer.id) {
         conn.peer = undefined;
@@ -114,6 +113,8 @@ export class PairingScheduler {
     }
     this.pairs = 0;
     this.free.clear();
+    // PROTOCOL §5: a dead client is never chosen, even when its deadline is this instant.
+    const clients = registered.filter((conn) => this.host.isLive(conn));
     shuffle(clients, this.random);
     avoidRepeats(clients);
     const formed: Array<[Connection, Connection]> = [];
@@ -141,7 +142,11 @@ export class PairingScheduler {
       this.freeTimer = undefined;
     }
     if (this.free.size < 2) return;
-    const clients = shuffle([...this.free], this.random);
+    // PROTOCOL §5: a dead client stays free until its deadline timer closes it.
+    const clients = shuffle(
+      [...this.free].filter((conn) => this.host.isLive(conn)),
+      this.random,
+    );
     const formed: Array<[Connection, Connection]> = [];
     for (let i = 0; i + 1 < clients.length; i += 2) {
       const a = clients[i] as Connection;

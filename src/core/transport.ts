@@ -11,7 +11,7 @@
  * {@link Transport.close} are required; the optional members enable backpressure and
  * the slow-consumer limit.
  *
- * @example A transport over any object with `write` and `end`
+ * @example A transport over a socket-like object
  * ```ts
  * const handle = core.connect({
  *   send: (line) => { socket.write(line); socket.write('\n'); return true; },

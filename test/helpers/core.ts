@@ -1,0 +1,76 @@
+/**
+ * Shared helpers of the core's unit tests: a started core on a {@link ManualClock},
+ * in-memory clients, and a cursor over each client's raw output lines.
+ */
+import { ManualClock, MemoryConnection, RouletteCore, type RouletteOptions } from '../../src/index.js';
+
+/** A started core on a manual clock. */
+export interface Harness {
+  readonly clock: ManualClock;
+  readonly core: RouletteCore;
+  /** A new in-memory connection, not registered. */
+  open(): MemoryConnection;
+  /** A new connection that sent `connect` with `uco` (and nonce 1); its ack is consumed. */
+  client(uco: string): MemoryConnection;
+  /** Two new clients, paired with each other (after `pairDelayMs`); their output so far is consumed. */
+  pair(ucoA: string, ucoB: string): [MemoryConnection, MemoryConnection];
+}
+
+/** Builds and starts a core with `options` on a fresh {@link ManualClock}. */
+export function harness(options: Omit<RouletteOptions, 'clock'> = {}, start = true): Harness {
+  const clock = new ManualClock();
+  const core = new RouletteCore({ ...options, clock });
+  if (start) core.start();
+  return {
+    clock,
+    core,
+    open: () => new MemoryConnection(core),
+    client(uco) {
+      const conn = new MemoryConnection(core);
+      conn.send({ cmd: 'connect', uco, nonce: 1 });
+      fresh(conn);
+      return conn;
+    },
+    pair(ucoA, ucoB) {
+      const a = this.client(ucoA);
+      const b = this.client(ucoB);
+      clock.advance(core.options.pairDelayMs);
+      if (core.client(ucoA)?.peer !== ucoB) throw new Error(`${ucoA} and ${ucoB} were not paired`);
+      fresh(a);
+      fresh(b);
+      return [a, b];
+    },
+  };
+}
+
+const cursors = new WeakMap<MemoryConnection, number>();
+
+/** The raw lines `conn` received since the previous call to `fresh` on it. */
+export function fresh(conn: MemoryConnection): string[] {
+  const from = cursors.get(conn) ?? 0;
+  cursors.set(conn, conn.lines.length);
+  return conn.lines.slice(from);
+}
+
+/** `{"exit":true,"reason":<reason>}` as the server writes it. */
+export function exitLine(reason: string): string {
+  return `{"exit":true,"reason":${JSON.stringify(reason)}}`;
+}
+
+/** `{"cmd":"pair","uco":<uco>}` as the server writes it. */
+export function pairLine(uco: string): string {
+  return `{"cmd":"pair","uco":${JSON.stringify(uco)}}`;
+}
+
+/** The ping line. */
+export const PING = '{"cmd":"ping"}';
+
+/** Answers the pings: sends `pong` from each connection. */
+export function pong(...conns: MemoryConnection[]): void {
+  for (const conn of conns) conn.send({ cmd: 'pong' });
+}
+
+/** The uco of `conn`'s current peer, read from the core. */
+export function peerOf(core: RouletteCore, uco: string): string | undefined {
+  return core.client(uco)?.peer;
+}

@@ -1,0 +1,139 @@
+/**
+ * Compile-only checks of the public types (`npx tsc -p tsconfig.json`); never run.
+ * A wrong type here is a compile error; every `@ts-expect-error` must stay an error.
+ */
+import {
+  DEFAULTS,
+  ManualClock,
+  MemoryConnection,
+  RouletteCore,
+  RouletteError,
+  seededRandom,
+  type ClientInfo,
+  type ConnectionClosedEvent,
+  type EpochStartedEvent,
+  type ErrorKind,
+  type ExitReason,
+  type LeaveReason,
+  type PairedEvent,
+  type PairKind,
+  type ProtocolErrorEvent,
+  type RegisteredEvent,
+  type RelayedEvent,
+  type RouletteErrorCode,
+  type RouletteEvents,
+  type RouletteOptions,
+  type RouletteStats,
+  type Transport,
+  type UnpairedEvent,
+  type UnpairReason,
+  type UnregisteredEvent,
+} from '../../src/index.js';
+
+/** `true` when A and B are the same type. */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function expectTrue<T extends true>(_proof?: T): void {}
+
+export function publicApiTypes(): void {
+  const core = new RouletteCore({ clock: new ManualClock(), random: seededRandom('s'), epochMs: 1000 });
+
+  // Event payloads are typed from the RouletteEvents map.
+  core.on('paired', (e) => {
+    expectTrue<Equal<typeof e, PairedEvent>>();
+    expectTrue<Equal<typeof e.kind, PairKind>>();
+    expectTrue<Equal<PairKind, 'epoch' | 'immediate'>>();
+    const uco: string = e.a;
+    const epoch: number = e.epoch;
+    void uco;
+    void epoch;
+  });
+  core.on('paired', (e) => e.kind);
+  core.on('unpaired', (e) => {
+    expectTrue<Equal<typeof e, UnpairedEvent>>();
+    expectTrue<Equal<typeof e.reason, UnpairReason>>();
+    void e;
+  });
+  core.on('registered', (e) => {
+    expectTrue<Equal<typeof e, RegisteredEvent>>();
+    void e;
+  });
+  core.on('unregistered', (e) => {
+    expectTrue<Equal<typeof e, UnregisteredEvent>>();
+    expectTrue<Equal<typeof e.reason, LeaveReason>>();
+    void e;
+  });
+  core.on('connectionClosed', (e) => {
+    expectTrue<Equal<typeof e, ConnectionClosedEvent>>();
+    expectTrue<Equal<typeof e.error, Error | undefined>>();
+    void e;
+  });
+  core.on('relayed', (e) => {
+    expectTrue<Equal<typeof e, RelayedEvent>>();
+    void e;
+  });
+  core.on('protocolError', (e) => {
+    expectTrue<Equal<typeof e, ProtocolErrorEvent>>();
+    expectTrue<Equal<typeof e.kind, ErrorKind>>();
+    void e;
+  });
+  core.on('epochStarted', (e) => {
+    expectTrue<Equal<typeof e, EpochStartedEvent>>();
+    void e;
+  });
+  expectTrue<Equal<RouletteEvents['paired'], [event: PairedEvent]>>();
+  expectTrue<Equal<UnpairReason, 'epoch' | LeaveReason>>();
+  expectTrue<Equal<Extract<LeaveReason, ExitReason>, ExitReason>>();
+
+  // @ts-expect-error an event that does not exist
+  core.on('pair', () => undefined);
+  // @ts-expect-error a payload field that does not exist
+  core.on('paired', (e) => e.peer);
+  // @ts-expect-error emitting with a wrong payload
+  core.emit('epochStarted', { epoch: 1 });
+
+  // Options are typed, and the resolved options carry every default.
+  // @ts-expect-error a wrong option type
+  void new RouletteCore({ epochMs: '30000' });
+  // @ts-expect-error an option that does not exist
+  void new RouletteCore({ epochSeconds: 30 });
+  // @ts-expect-error strict is a boolean
+  void new RouletteCore({ strict: 'yes' });
+  const options: RouletteOptions = { maxClients: Infinity, maxBufferedBytes: Infinity, strict: true };
+  void options;
+  expectTrue<typeof DEFAULTS.epochMs extends number ? true : false>();
+  // @ts-expect-error DEFAULTS is read-only
+  DEFAULTS.epochMs = 1;
+  const epochMs: number = core.options.epochMs;
+  void epochMs;
+
+  // Queries.
+  const stats: RouletteStats = core.stats();
+  const failed: number = stats.errors.failed;
+  void failed;
+  const clients: ClientInfo[] = core.clients();
+  const peer: string | undefined = clients[0]?.peer;
+  void peer;
+  expectTrue<Equal<ReturnType<RouletteCore['client']>, ClientInfo | undefined>>();
+
+  // Errors carry a stable code.
+  const err = new RouletteError('ERR_INVALID_OPTION', 'x');
+  expectTrue<Equal<typeof err.code, RouletteErrorCode>>();
+  void err;
+  // @ts-expect-error an unknown error code
+  void new RouletteError('ERR_NOPE', 'x');
+
+  // Transports: only send and close are required; disconnect takes an exit reason.
+  const transport: Transport = { send: () => true, close: () => undefined };
+  const handle = core.connect(transport);
+  core.disconnect(handle, 'server shutdown');
+  // @ts-expect-error not an exit reason
+  core.disconnect(handle, 'bye');
+  // @ts-expect-error send must say whether the line was accepted
+  void core.connect({ send: () => undefined, close: () => undefined });
+
+  // The in-memory test double.
+  const conn = new MemoryConnection(core);
+  conn.send({ cmd: 'connect', uco: 'alice' });
+  const lines: readonly string[] = conn.lines;
+  void lines;
+}
