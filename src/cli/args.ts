@@ -1,0 +1,201 @@
+/**
+ * The flags of `chat-roulette start` (PROTOCOL §9): a pure parser from `argv` to
+ * options, and the usage text. Every default comes from {@link DEFAULTS} or
+ * {@link TCP_DEFAULTS}; nothing here repeats a number.
+ *
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULTS, resolveOptions, RouletteError, TCP_DEFAULTS } from '../index.js';
+
+/** The numeric options of the core that `start` exposes as flags. */
+export type CoreFlagOption =
+  | 'epochMs'
+  | 'pingIntervalMs'
+  | 'deadAfterMs'
+  | 'registerTimeoutMs'
+  | 'pairDelayMs'
+  | 'maxLineBytes'
+  | 'maxClients';
+
+/** One numeric flag bound to one core option. */
+export interface CoreFlag {
+  /** The flag without its leading `--`. */
+  readonly flag: string;
+  /** The `RouletteOptions` field it sets. */
+  readonly option: CoreFlagOption;
+  /** One line of help. */
+  readonly help: string;
+}
+
+/** The numeric flags of `start`, in the order of PROTOCOL §9, each bound to its core option. */
+export const CORE_FLAGS: readonly CoreFlag[] = Object.freeze([
+  { flag: 'epoch-ms', option: 'epochMs', help: 'length of a pairing epoch, in ms' },
+  { flag: 'ping-ms', option: 'pingIntervalMs', help: 'interval between pings, in ms' },
+  { flag: 'dead-ms', option: 'deadAfterMs', help: 'a client silent (no pong) this long is dropped, in ms' },
+  { flag: 'register-timeout-ms', option: 'registerTimeoutMs', help: 'time allowed to send connect, in ms' },
+  { flag: 'pair-delay-ms', option: 'pairDelayMs', help: 'longest wait of a free client for a peer, in ms' },
+  { flag: 'max-line-bytes', option: 'maxLineBytes', help: 'longest accepted line, in bytes' },
+  { flag: 'max-clients', option: 'maxClients', help: 'most registered clients at once' },
+]);
+
+/** What `chat-roulette start` runs with, every default applied. */
+export interface StartOptions {
+  /** Interface to bind (`--host`). */
+  host: string;
+  /** TCP port, 0–65535; `0` binds any free port (`--port`). */
+  port: number;
+  /** The core's numeric options, each from its flag or from {@link DEFAULTS}. */
+  core: Record<CoreFlagOption, number>;
+  /** Seed of the pairing randomness (`--seed`), or `undefined` for `Math.random`. */
+  seed: string | undefined;
+  /** Silences the INFO log lines (`--quiet`); errors are still written. */
+  quiet: boolean;
+}
+
+/** The outcome of {@link parseStartArgs}. */
+export type StartArgs =
+  /** Valid flags: run the server. */
+  | { readonly kind: 'run'; readonly options: StartOptions }
+  /** `--help` / `-h`: print {@link startUsage} to stdout. */
+  | { readonly kind: 'help' }
+  /** A bad flag or value: print `message` and the usage to stderr, exit code 2. */
+  | { readonly kind: 'usage-error'; readonly message: string };
+
+const HOST = 'host';
+const PORT = 'port';
+const SEED = 'seed';
+const QUIET = 'quiet';
+const HELP = 'help';
+const MAX_PORT = 65_535;
+
+const VALUE_FLAGS: ReadonlySet<string> = new Set([HOST, PORT, SEED, ...CORE_FLAGS.map((f) => f.flag)]);
+const SWITCH_FLAGS: ReadonlySet<string> = new Set([QUIET, HELP]);
+
+/**
+ * Parses the arguments that follow `start` (PROTOCOL §9). Pure: it never prints
+ * nor exits. The last occurrence of a repeated flag wins.
+ *
+ * @example
+ * ```ts
+ * parseStartArgs(['--port', '0', '--seed', 'lab-3']);
+ * // { kind: 'run', options: { host: '0.0.0.0', port: 0, seed: 'lab-3', ... } }
+ * ```
+ */
+export function parseStartArgs(argv: readonly string[]): StartArgs {
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: {
+      ...Object.fromEntries([...VALUE_FLAGS].map((name) => [name, { type: 'string' as const }])),
+      [QUIET]: { type: 'boolean' },
+      [HELP]: { type: 'boolean', short: 'h' },
+    },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const values = new Map<string, string>();
+  let quiet = false;
+  let help = false;
+  for (const token of tokens) {
+    if (token.kind === 'positional') return usageError(`unexpected argument '${token.value}'`);
+    if (token.kind === 'option-terminator') continue;
+    const { name, rawName, value, inlineValue } = token;
+    if (SWITCH_FLAGS.has(name)) {
+      if (value !== undefined) return usageError(`option ${rawName} takes no value`);
+      if (name === HELP) help = true;
+      else quiet = true;
+    } else if (VALUE_FLAGS.has(name) && rawName === `--${name}`) {
+      // A separate value that looks like another flag means this one's value is missing.
+      if (value === undefined || (inlineValue === false && value.startsWith('-') && !/^-\d/.test(value))) {
+        return usageError(`option ${rawName} needs a value`);
+      }
+      values.set(name, value);
+    } else {
+      return usageError(`unknown option '${rawName}'`);
+    }
+  }
+  if (help) return { kind: 'help' };
+  return resolveStartOptions(values, quiet);
+}
+
+function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean): StartArgs {
+  const host = values.get(HOST) ?? TCP_DEFAULTS.host;
+  if (host === '') return usageError('option --host needs a value');
+  const seed = values.get(SEED);
+  if (seed === '') return usageError('option --seed needs a value');
+
+  let port: number = TCP_DEFAULTS.port;
+  const portText = values.get(PORT);
+  if (portText !== undefined) {
+    const parsed = parseNonNegativeInteger(portText);
+    if (parsed === undefined || parsed > MAX_PORT) {
+      return usageError(`invalid value for --port: '${portText}' (expected an integer from 0 to ${MAX_PORT})`);
+    }
+    port = parsed;
+  }
+
+  const core: Record<CoreFlagOption, number> = {
+    epochMs: DEFAULTS.epochMs,
+    pingIntervalMs: DEFAULTS.pingIntervalMs,
+    deadAfterMs: DEFAULTS.deadAfterMs,
+    registerTimeoutMs: DEFAULTS.registerTimeoutMs,
+    pairDelayMs: DEFAULTS.pairDelayMs,
+    maxLineBytes: DEFAULTS.maxLineBytes,
+    maxClients: DEFAULTS.maxClients,
+  };
+  for (const { flag, option } of CORE_FLAGS) {
+    const text = values.get(flag);
+    if (text === undefined) continue;
+    const parsed = parseNonNegativeInteger(text);
+    if (parsed === undefined) {
+      return usageError(`invalid value for --${flag}: '${text}' (expected a non-negative integer)`);
+    }
+    // The core owns each option's range (e.g. --epoch-ms must be >= 1): ask it.
+    try {
+      resolveOptions({ [option]: parsed });
+    } catch (error) {
+      if (!(error instanceof RouletteError)) throw error;
+      return usageError(`invalid value for --${flag}: '${text}' (${error.message})`);
+    }
+    core[option] = parsed;
+  }
+  return { kind: 'run', options: { host, port, core, seed, quiet } };
+}
+
+/** Decimal digits only (no sign, exponent, hex or spaces), within the safe integers. */
+function parseNonNegativeInteger(text: string): number | undefined {
+  if (!/^[0-9]+$/.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+function usageError(message: string): StartArgs {
+  return { kind: 'usage-error', message };
+}
+
+/** The help of `chat-roulette start`, defaults included, ending with a newline. */
+export function startUsage(): string {
+  const rows: Array<[string, string]> = [
+    ['--host H', `interface to bind (default ${TCP_DEFAULTS.host})`],
+    ['--port P', `TCP port, 0 for any free port (default ${TCP_DEFAULTS.port})`],
+    ...CORE_FLAGS.map(({ flag, option, help }): [string, string] => [
+      `--${flag} N`,
+      `${help} (default ${DEFAULTS[option]})`,
+    ]),
+    ['--seed S', 'seed of the pairing randomness, for reproducible pairings'],
+    ['--quiet', 'log errors only'],
+    ['-h, --help', 'show this help'],
+  ];
+  const width = Math.max(...rows.map(([left]) => left.length));
+  return [
+    'Usage: chat-roulette start [options]',
+    '',
+    'Runs the chat-roulette server over TCP. Prints "listening on <host>:<port>" to',
+    'stdout once listening; logs go to stderr. SIGINT / SIGTERM stop it gracefully.',
+    '',
+    'Options:',
+    ...rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,174 @@
+/**
+ * `chat-roulette peer`: runs the DH exercise's reference peer (DH-EXERCISE.md) as a
+ * client of a chat-roulette server, logging each round to stderr and, with `--log`,
+ * as NDJSON for the grading report.
+ *
+ * @module
+ */
+import { createWriteStream } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { TCP_DEFAULTS } from '../../index.js';
+import { DH_PEER_DEFAULTS, runReferencePeer, type DhGroupBits, type DhRoundEvent, type ReferencePeerHandle } from '../../testing/dh/index.js';
+import { EXIT, type CliIo, type Command } from '../command.js';
+import { createLogger, type Logger } from '../log.js';
+
+/** Default server host of `peer` (a client: the local machine). */
+const DEFAULT_HOST = '127.0.0.1';
+
+const GROUP_BITS: readonly DhGroupBits[] = [1024, 2048, 3072];
+
+/** What `chat-roulette peer` runs with. */
+interface PeerOptions {
+  host: string;
+  port: number;
+  uco: string;
+  session: string;
+  bits: DhGroupBits;
+  stepTimeoutMs: number;
+  log: string | undefined;
+  quiet: boolean;
+}
+
+/** The usage text of `peer`, ending with a newline. */
+function peerUsage(): string {
+  return [
+    'Usage: chat-roulette peer --uco U [options]',
+    '',
+    'Runs the reference peer of the Diffie-Hellman exercise as a client.',
+    '',
+    'Options:',
+    `  --host H              server host (default ${DEFAULT_HOST})`,
+    `  --port P              server port (default ${TCP_DEFAULTS.port})`,
+    '  --uco U               our uco: ASCII letters and digits, at most 24 (required)',
+    `  --session S           session field (default "${DH_PEER_DEFAULTS.session}")`,
+    `  --bits B              group used as initiator: ${GROUP_BITS.join(', ')} (default ${DH_PEER_DEFAULTS.bits})`,
+    `  --step-timeout-ms N   time allowed for each awaited message (default ${DH_PEER_DEFAULTS.stepTimeoutMs})`,
+    '  --log FILE            append the round events as NDJSON to FILE ("-": stdout)',
+    '  --quiet               only failed rounds and errors on stderr',
+    '  -h, --help            this help',
+    '',
+  ].join('\n');
+}
+
+type Parsed = { kind: 'run'; options: PeerOptions } | { kind: 'help' } | { kind: 'usage-error'; message: string };
+
+function parsePeerArgs(argv: readonly string[]): Parsed {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        uco: { type: 'string' },
+        session: { type: 'string' },
+        bits: { type: 'string' },
+        'step-timeout-ms': { type: 'string' },
+        log: { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    return { kind: 'usage-error', message: error instanceof Error ? error.message : String(error) };
+  }
+  if (values.help === true) return { kind: 'help' };
+  const uco = values.uco;
+  if (uco === undefined) return { kind: 'usage-error', message: 'missing --uco' };
+  if (!/^[A-Za-z0-9]{1,24}$/.test(uco)) return { kind: 'usage-error', message: `invalid --uco '${uco}': ASCII letters and digits, 1 to 24` };
+  const port = integer(values.port, TCP_DEFAULTS.port);
+  if (port === undefined || port < 1 || port > 65_535) return { kind: 'usage-error', message: `invalid --port '${values.port}'` };
+  const bits = integer(values.bits, DH_PEER_DEFAULTS.bits);
+  if (!GROUP_BITS.includes(bits as DhGroupBits)) return { kind: 'usage-error', message: `invalid --bits '${values.bits}': one of ${GROUP_BITS.join(', ')}` };
+  const stepTimeoutMs = integer(values['step-timeout-ms'], DH_PEER_DEFAULTS.stepTimeoutMs);
+  if (stepTimeoutMs === undefined || stepTimeoutMs < 1) {
+    return { kind: 'usage-error', message: `invalid --step-timeout-ms '${values['step-timeout-ms']}'` };
+  }
+  return {
+    kind: 'run',
+    options: {
+      host: values.host ?? DEFAULT_HOST,
+      port,
+      uco,
+      session: values.session ?? DH_PEER_DEFAULTS.session,
+      bits: bits as DhGroupBits,
+      stepTimeoutMs,
+      log: values.log,
+      quiet: values.quiet === true,
+    },
+  };
+}
+
+function integer(text: string | undefined, fallback: number): number | undefined {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** Connects, plays rounds until SIGINT / SIGTERM (exit 0) or until the server closes the connection (exit 1). */
+async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parsePeerArgs(argv);
+  if (args.kind === 'help') {
+    io.out(peerUsage());
+    return EXIT.ok;
+  }
+  if (args.kind === 'usage-error') {
+    io.err(`chat-roulette peer: ${args.message}\n${peerUsage()}`);
+    return EXIT.usage;
+  }
+  const options = args.options;
+  const log = createLogger({ write: io.err, quiet: options.quiet });
+  const toStdout = options.log === '-';
+  const logStream = options.log === undefined ? undefined : toStdout ? process.stdout : createWriteStream(options.log, { flags: 'a' });
+  let handle: ReferencePeerHandle;
+  try {
+    handle = await runReferencePeer({
+      host: options.host,
+      port: options.port,
+      uco: options.uco,
+      session: options.session,
+      bits: options.bits,
+      stepTimeoutMs: options.stepTimeoutMs,
+      log: logStream,
+      endLog: !toStdout,
+    });
+  } catch (error) {
+    log.error(`cannot connect to ${options.host}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
+    if (!toStdout) logStream?.end();
+    return EXIT.failure;
+  }
+  log.info(`Reference peer ${options.uco} connected to ${options.host}:${options.port}`);
+  handle.peer.on('round', (event) => describeRound(event, log));
+
+  const stop = new Promise<string>((resolve) => {
+    const onSignal = (signal: string): void => resolve(signal);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  const outcome = await Promise.race([stop, handle.closed.then((error) => ({ error }))]);
+  await handle.close();
+  if (typeof outcome === 'string') {
+    log.info(`Received ${outcome}, reference peer stopped`);
+    return EXIT.ok;
+  }
+  log.error(`connection closed${outcome.error === undefined ? '' : `: ${outcome.error.message}`}`);
+  return EXIT.failure;
+}
+
+function describeRound(event: DhRoundEvent, log: Logger): void {
+  const who = `round ${event.round} with ${event.student} (${event.role})`;
+  if (event.event === 'pair') log.info(`${who}: started`);
+  else if (event.event === 'finish') log.info(`${who}: ok`);
+  else if (event.event === 'fail') log.warn(`${who} failed at ${event.step ?? '?'}: ${event.reason ?? ''}`);
+}
+
+/** `chat-roulette peer`. */
+const peer: Command = {
+  summary: 'run the DH reference peer as a client (see peer --help)',
+  run,
+};
+
+export default peer;
