@@ -1,0 +1,448 @@
+/**
+ * The in-process test harness: a {@link RouletteCore} on a {@link ManualClock}, with
+ * helpers to attach clients (in-memory or over a stream), move time, pair two
+ * chosen clients and read back what each client sent and received. No network, no
+ * real waiting.
+ *
+ * @module
+ */
+import type { Duplex } from 'node:stream';
+import { ManualClock, type TimerHandle } from '../core/clock.js';
+import type { Connection } from '../core/connection.js';
+import { RouletteCore } from '../core/core.js';
+import type { RouletteOptions } from '../core/options.js';
+import { seededRandom, type Random } from '../core/random.js';
+import type { ConnectionHandle, Transport } from '../core/transport.js';
+import { connectInProcess } from '../transports/in-process.js';
+import { MemoryConnection, type MemoryConnectionOptions } from '../transports/memory.js';
+
+/** Options of {@link createHarness}. */
+export interface HarnessOptions {
+  /**
+   * Options of the core. The harness supplies the clock and the randomness.
+   * @defaultValue `{}` (the defaults of PROTOCOL §8)
+   */
+  core?: Omit<RouletteOptions, 'clock' | 'random'>;
+  /**
+   * Seed of the pairing randomness: the same seed gives the same pairings.
+   * @defaultValue `"harness"`
+   */
+  seed?: string | number;
+  /**
+   * Initial value of the clock, in ms.
+   * @defaultValue 0
+   */
+  startTime?: number;
+  /**
+   * Most event-loop turns {@link Harness.settle} waits for the clients to go quiet.
+   * @defaultValue 10000
+   */
+  maxSettleTurns?: number;
+}
+
+/** Options of {@link Harness.connectStream}: those of `connectInProcess`. */
+export type StreamClientOptions = NonNullable<Parameters<typeof connectInProcess>[1]>;
+
+/** One line of a {@link Harness.transcript}. */
+export interface TranscriptEntry {
+  /** `sent` by the client to the server, or `received` by the client from the server. */
+  direction: 'sent' | 'received';
+  /**
+   * The line without its terminator (nor a trailing `"\r"`). A sent line longer than
+   * `maxLineBytes` is not kept: its entry has `line: ""` and `tooLong: true`.
+   */
+  line: string;
+  /** Set on a sent line that was longer than `maxLineBytes`. */
+  tooLong?: true;
+  /** The connection (as numbered by the core) the line went through. */
+  connectionId: number;
+  /** Clock time, in ms. */
+  at: number;
+}
+
+/** A {@link ManualClock} that can tell when its next timer is due. */
+class HarnessClock extends ManualClock {
+  private readonly due = new Map<TimerHandle, number>();
+
+  override setTimeout(fn: () => void, ms: number): TimerHandle {
+    const handle = super.setTimeout(() => {
+      this.due.delete(handle);
+      fn();
+    }, ms);
+    this.due.set(handle, this.now() + Math.max(0, ms));
+    return handle;
+  }
+
+  override clearTimeout(handle: TimerHandle): void {
+    this.due.delete(handle);
+    super.clearTimeout(handle);
+  }
+
+  /** Clock time of the earliest pending timer. */
+  nextDueAt(): number | undefined {
+    let at: number | undefined;
+    for (const t of this.due.values()) if (at === undefined || t < at) at = t;
+    return at;
+  }
+}
+
+/** Randomness that can be told its next values; otherwise a seeded sequence. */
+class SteerableRandom {
+  private readonly forced: number[] = [];
+
+  constructor(private readonly base: Random) {}
+
+  readonly next: Random = () => this.forced.shift() ?? this.base();
+
+  /** The next calls return `values`, in order. */
+  force(...values: number[]): void {
+    this.forced.push(...values);
+  }
+
+  /** Drops the forced values not used. */
+  unforce(): void {
+    this.forced.length = 0;
+  }
+}
+
+/** Where the recording core reports each line. */
+type TrafficSink = (connectionId: number, direction: TranscriptEntry['direction'], line: string, tooLong?: true) => void;
+
+const decoder = new TextDecoder();
+
+/** Wraps a transport so that every line the core writes to it is recorded. */
+function recordingTransport(inner: Transport, sink: TrafficSink, owner: { id: number }): Transport {
+  const transport: Transport = {
+    remoteAddress: inner.remoteAddress,
+    send(line) {
+      const ok = inner.send(line);
+      if (ok) sink(owner.id, 'received', typeof line === 'string' ? line : decoder.decode(line));
+      return ok;
+    },
+    close: () => inner.close(),
+  };
+  // Optional members only when the inner transport has them: the core tests for their presence.
+  if (inner.destroy !== undefined) transport.destroy = () => inner.destroy?.();
+  if (inner.bufferedBytes !== undefined) transport.bufferedBytes = () => inner.bufferedBytes?.() ?? 0;
+  if (inner.pause !== undefined) transport.pause = () => inner.pause?.();
+  if (inner.resume !== undefined) transport.resume = () => inner.resume?.();
+  return transport;
+}
+
+/**
+ * A core that records every line at its boundary, whatever the transport: lines in
+ * (after framing) and lines out. Observation only; behaviour is the core's.
+ */
+class RecordingCore extends RouletteCore {
+  constructor(
+    options: RouletteOptions,
+    private readonly sink: TrafficSink,
+  ) {
+    super(options);
+  }
+
+  override connect(transport: Transport): ConnectionHandle {
+    // The core numbers the connection inside connect(), before it can send anything.
+    const owner = { id: 0 };
+    const handle = super.connect(recordingTransport(transport, this.sink, owner));
+    owner.id = handle.id;
+    return handle;
+  }
+
+  /** @internal */
+  override onLine(conn: Connection, raw: Buffer | string): void {
+    this.sink(conn.id, 'sent', typeof raw === 'string' ? raw : raw.toString('utf8'));
+    super.onLine(conn, raw);
+  }
+
+  /** @internal */
+  override onLineTooLong(conn: Connection): void {
+    this.sink(conn.id, 'sent', '', true);
+    super.onLineTooLong(conn);
+  }
+}
+
+/** A value nudged just below 1: Fisher–Yates then keeps every element in place. */
+const KEEP_ORDER = 1 - Number.EPSILON;
+
+/** Event-loop turns without any traffic after which {@link Harness.settle} returns. */
+const QUIET_TURNS = 3;
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * A running {@link RouletteCore} on a {@link ManualClock}, with its clients. Create
+ * one with {@link createHarness}; always {@link Harness.close} it.
+ *
+ * Two kinds of clients:
+ * - {@link Harness.connect}: a {@link MemoryConnection}, fully synchronous — when
+ *   `send` returns, the replies are there.
+ * - {@link Harness.connectStream}: a `Duplex` like a `net.Socket`, for client code
+ *   written against sockets. Streams deliver asynchronously even in-process: `await
+ *   harness.settle()` after acting, and move time with {@link Harness.advanceAndSettle}
+ *   so that such clients answer pings in time.
+ *
+ * @example
+ * ```ts
+ * import { createHarness } from 'chat-roulette/testing';
+ *
+ * const harness = createHarness();
+ * const alice = harness.connect();
+ * const bob = harness.connect();
+ * alice.send({ cmd: 'connect', uco: 'alice', nonce: 1 });
+ * bob.send({ cmd: 'connect', uco: 'bob', nonce: 1 });
+ * harness.pair('alice', 'bob');
+ * alice.send({ cmd: 'comm', text: 'hi' });
+ * bob.last(); // { cmd: 'comm', text: 'hi' }
+ * await harness.close();
+ * ```
+ */
+export class Harness {
+  /** The clock: only {@link Harness.advance} and its kin move it. */
+  readonly clock: ManualClock;
+  /** The core, started. */
+  readonly core: RouletteCore;
+  private readonly manualClock: HarnessClock;
+  private readonly random: SteerableRandom;
+  private readonly maxSettleTurns: number;
+  private readonly entries: TranscriptEntry[] = [];
+  /** Connection id → every uco it registered. */
+  private readonly ucosOf = new Map<number, Set<string>>();
+  private readonly streams = new Set<Duplex>();
+  /** Bumped on every line in or out: {@link Harness.settle} waits until it stops moving. */
+  private activity = 0;
+  private closed = false;
+
+  /** Prefer {@link createHarness}. */
+  constructor(options: HarnessOptions = {}) {
+    this.manualClock = new HarnessClock(options.startTime ?? 0);
+    this.clock = this.manualClock;
+    this.random = new SteerableRandom(seededRandom(options.seed ?? 'harness'));
+    this.maxSettleTurns = options.maxSettleTurns ?? 10_000;
+    this.core = new RecordingCore({ ...options.core, clock: this.manualClock, random: this.random.next }, this.record.bind(this));
+    this.core.on('registered', ({ connectionId, uco }) => this.noteUco(connectionId, uco));
+    this.core.start();
+  }
+
+  /**
+   * Attaches an in-memory client: synchronous, ideal for the "other side" of a test.
+   *
+   * @example
+   * ```ts
+   * const bob = harness.connect();
+   * bob.send({ cmd: 'connect', uco: 'bob', nonce: 1 });
+   * bob.take(); // [{ ack: '1' }]
+   * ```
+   */
+  connect(options?: MemoryConnectionOptions): MemoryConnection {
+    this.assertOpen('connect');
+    return new MemoryConnection(this.core, options);
+  }
+
+  /**
+   * Attaches a stream client: the client's end of an in-memory duplex pair whose other
+   * end the core serves as it would a TCP socket. Hand it to code that expects a
+   * `net.Socket`, then `await harness.settle()` to let the bytes flow.
+   *
+   * @example
+   * ```ts
+   * const socket = harness.connectStream();
+   * socket.write('{"cmd":"connect","uco":"alice","nonce":1}\n');
+   * await harness.settle();
+   * harness.transcript('alice'); // the connect line, then {"ack":"1"}
+   * ```
+   */
+  connectStream(options?: StreamClientOptions): Duplex {
+    this.assertOpen('connectStream');
+    const stream = connectInProcess(this.core, options);
+    this.streams.add(stream);
+    stream.once('close', () => this.streams.delete(stream));
+    return stream;
+  }
+
+  /**
+   * Moves the clock forward by `ms` at once, firing the due timers (pings, epochs,
+   * pairing, deadlines) synchronously. Enough for in-memory clients; stream clients
+   * only see the effects after {@link Harness.settle}, and cannot answer pings in
+   * between — use {@link Harness.advanceAndSettle} for them.
+   */
+  advance(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  /**
+   * Moves the clock forward by `ms` like a live server: fires each timer when it is
+   * due and settles the clients' I/O after each one, so that stream clients answer
+   * pings before the next timer looks at them.
+   *
+   * @example
+   * ```ts
+   * await harness.advanceAndSettle(10_000); // ten pings, each answered in time
+   * ```
+   */
+  async advanceAndSettle(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw new RangeError(`advanceAndSettle() needs a non-negative number of ms, got ${ms}`);
+    const target = this.clock.now() + ms;
+    await this.settle();
+    for (;;) {
+      const next = this.manualClock.nextDueAt();
+      if (next === undefined || next > target) break;
+      this.clock.advance(next - this.clock.now());
+      await this.settle();
+    }
+    this.clock.advance(target - this.clock.now());
+  }
+
+  /** Starts a new pairing epoch now (PROTOCOL §6), with the harness's seeded randomness. */
+  nextEpoch(): void {
+    this.core.nextEpoch();
+  }
+
+  /**
+   * Pairs two registered clients now, whatever the scheduler would have chosen:
+   * each is unpaired from its current peer (those peers become free), then
+   * `{"cmd":"pair"}` is sent to `ucoA` first, then to `ucoB`. Other free clients
+   * stay free and are paired by the scheduler as usual. Clients already paired
+   * together are left as they are (nothing is sent). The next epoch pairs at random
+   * again.
+   *
+   * @throws Error when either uco is not registered or is dead (PROTOCOL §5), or
+   *   both are the same.
+   *
+   * @example
+   * ```ts
+   * harness.pair('409123', 'refpeer');
+   * await harness.settle(); // for stream clients: let them read their `pair`
+   * ```
+   */
+  pair(ucoA: string, ucoB: string): void {
+    this.assertOpen('pair');
+    const { registry, pairing } = this.core;
+    const a = registry.lookup(ucoA);
+    const b = registry.lookup(ucoB);
+    if (a === undefined) throw new Error(`harness.pair(): '${ucoA}' is not registered`);
+    if (b === undefined) throw new Error(`harness.pair(): '${ucoB}' is not registered`);
+    if (a === b) throw new Error(`harness.pair(): cannot pair '${ucoA}' with itself`);
+    if (a.peer === b) return;
+    // Dissolve current pairs: their other sides become free (PROTOCOL §6 "when a client leaves").
+    if (a.peer !== undefined) pairing.leave(a, 'epoch');
+    if (b.peer !== undefined) pairing.leave(b, 'epoch');
+    // Pair exactly a and b: make them the only free clients, keep their order in
+    // the shuffle, then give the others back to the scheduler.
+    const others = [...pairing.free].filter((conn) => conn !== a && conn !== b);
+    pairing.free.clear();
+    pairing.free.add(a);
+    pairing.free.add(b);
+    this.random.force(KEEP_ORDER);
+    pairing.pairFree();
+    this.random.unforce();
+    for (const conn of others) pairing.join(conn);
+    // PROTOCOL §5: the scheduler never pairs a dead client (its last pong too old).
+    if (a.peer !== b) throw new Error(`harness.pair(): '${ucoA}' or '${ucoB}' is dead (no pong within deadAfterMs)`);
+  }
+
+  /**
+   * Every line the client registered as `uco` sent and received, in order, from the
+   * connection's opening (its `connect` line included). When several connections
+   * registered `uco` (a takeover, a reconnect), their lines are merged in time order.
+   * Lines are recorded at the server's boundary: a stream client may not have read
+   * the last `received` lines yet — {@link Harness.settle} first.
+   *
+   * @example
+   * ```ts
+   * harness.transcript('alice').map((e) => `${e.direction === 'sent' ? '>' : '<'} ${e.line}`);
+   * // ['> {"cmd":"connect","uco":"alice","nonce":1}', '< {"ack":"1"}']
+   * ```
+   */
+  transcript(uco: string): TranscriptEntry[] {
+    return this.entries.filter((entry) => this.ucosOf.get(entry.connectionId)?.has(uco) === true);
+  }
+
+  /**
+   * Lets the stream clients' pending I/O run until nothing moves any more: waits
+   * event-loop turns (`setImmediate`, never the clock) until no line went in or out
+   * for a few turns. Timers due at the current clock time fire on the way; time does
+   * not move.
+   *
+   * A client loop that never yields to the event loop (only `process.nextTick` or
+   * promise callbacks, forever) cannot be interrupted by anyone, `settle` included.
+   *
+   * @throws Error when traffic is still flowing after `maxSettleTurns` turns (two
+   *   clients answering each other forever, for instance).
+   *
+   * @example
+   * ```ts
+   * const socket = harness.connectStream();
+   * socket.write('{"cmd":"connect","uco":"alice","nonce":1}\n');
+   * await harness.settle(); // the ack has reached the client
+   * ```
+   */
+  async settle(): Promise<void> {
+    let quiet = 0;
+    for (let turn = 0; turn < this.maxSettleTurns; turn++) {
+      const before = this.activity;
+      this.clock.flush();
+      await nextTurn();
+      quiet = this.activity === before ? quiet + 1 : 0;
+      if (quiet >= QUIET_TURNS) return;
+    }
+    throw new Error(`harness.settle(): clients still busy after ${this.maxSettleTurns} event-loop turns`);
+  }
+
+  /**
+   * Stops the core (every client gets `{"exit":true,"reason":"server shutdown"}`),
+   * lets the streams flush and close, and destroys those that do not. Afterwards no
+   * timer is left on the clock. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.core.stop();
+    await this.settle();
+    for (const stream of this.streams) stream.destroy();
+    await this.settle();
+  }
+
+  /** Called by the recording core for every line in or out. */
+  private record(connectionId: number, direction: TranscriptEntry['direction'], line: string, tooLong?: true): void {
+    this.activity++;
+    const entry: TranscriptEntry = { direction, line, connectionId, at: this.clock.now() };
+    if (tooLong) entry.tooLong = true;
+    this.entries.push(entry);
+  }
+
+  private noteUco(connectionId: number, uco: string): void {
+    let ucos = this.ucosOf.get(connectionId);
+    if (ucos === undefined) this.ucosOf.set(connectionId, (ucos = new Set()));
+    ucos.add(uco);
+  }
+
+  private assertOpen(method: string): void {
+    if (this.closed) throw new Error(`harness.${method}(): the harness is closed`);
+  }
+}
+
+/**
+ * Creates a {@link Harness}: a started {@link RouletteCore} on a {@link ManualClock}
+ * (time 0) with seeded pairing. Close it at the end of the test.
+ *
+ * @example With node:test
+ * ```ts
+ * import { test } from 'node:test';
+ * import assert from 'node:assert/strict';
+ * import { createHarness } from 'chat-roulette/testing';
+ *
+ * test('the server acknowledges connect', async (t) => {
+ *   const harness = createHarness({ core: { epochMs: 60_000 } });
+ *   t.after(() => harness.close());
+ *   const alice = harness.connect();
+ *   alice.send({ cmd: 'connect', uco: 'alice', nonce: 7 });
+ *   assert.deepEqual(alice.take(), [{ ack: '7' }]);
+ * });
+ * ```
+ */
+export function createHarness(options?: HarnessOptions): Harness {
+  return new Harness(options);
+}
