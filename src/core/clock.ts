@@ -98,6 +98,11 @@ export class ManualClock implements Clock {
     this.current = target;
   }
 
+  /** Clock time at which the earliest pending timer is due, or `undefined` when none is. */
+  nextTimerAt(): number | undefined {
+    return this.nextDue()?.at;
+  }
+
   /** Fires timers due now (`advance(0)`). */
   flush(): void {
     this.advance(0);

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Duplex } from 'node:stream';
-import { ManualClock, type TimerHandle } from '../core/clock.js';
+import { ManualClock } from '../core/clock.js';
 import type { Connection } from '../core/connection.js';
 import { RouletteCore } from '../core/core.js';
 import type { RouletteOptions } from '../core/options.js';
@@ -58,32 +58,6 @@ export interface TranscriptEntry {
   connectionId: number;
   /** Clock time, in ms. */
   at: number;
-}
-
-/** A {@link ManualClock} that can tell when its next timer is due. */
-class HarnessClock extends ManualClock {
-  private readonly due = new Map<TimerHandle, number>();
-
-  override setTimeout(fn: () => void, ms: number): TimerHandle {
-    const handle = super.setTimeout(() => {
-      this.due.delete(handle);
-      fn();
-    }, ms);
-    this.due.set(handle, this.now() + Math.max(0, ms));
-    return handle;
-  }
-
-  override clearTimeout(handle: TimerHandle): void {
-    this.due.delete(handle);
-    super.clearTimeout(handle);
-  }
-
-  /** Clock time of the earliest pending timer. */
-  nextDueAt(): number | undefined {
-    let at: number | undefined;
-    for (const t of this.due.values()) if (at === undefined || t < at) at = t;
-    return at;
-  }
 }
 
 /** Randomness that can be told its next values; otherwise a seeded sequence. */
@@ -204,7 +178,6 @@ export class Harness {
   readonly clock: ManualClock;
   /** The core, started. */
   readonly core: RouletteCore;
-  private readonly manualClock: HarnessClock;
   private readonly random: SteerableRandom;
   private readonly maxSettleTurns: number;
   private readonly entries: TranscriptEntry[] = [];
@@ -217,11 +190,10 @@ export class Harness {
 
   /** Prefer {@link createHarness}. */
   constructor(options: HarnessOptions = {}) {
-    this.manualClock = new HarnessClock(options.startTime ?? 0);
-    this.clock = this.manualClock;
+    this.clock = new ManualClock(options.startTime ?? 0);
     this.random = new SteerableRandom(seededRandom(options.seed ?? 'harness'));
     this.maxSettleTurns = options.maxSettleTurns ?? 10_000;
-    this.core = new RecordingCore({ ...options.core, clock: this.manualClock, random: this.random.next }, this.record.bind(this));
+    this.core = new RecordingCore({ ...options.core, clock: this.clock, random: this.random.next }, this.record.bind(this));
     this.core.on('registered', ({ connectionId, uco }) => this.noteUco(connectionId, uco));
     this.core.start();
   }
@@ -287,7 +259,7 @@ export class Harness {
     const target = this.clock.now() + ms;
     await this.settle();
     for (;;) {
-      const next = this.manualClock.nextDueAt();
+      const next = this.clock.nextTimerAt();
       if (next === undefined || next > target) break;
       this.clock.advance(next - this.clock.now());
       await this.settle();
