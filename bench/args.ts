@@ -1,0 +1,154 @@
+/**
+ * Command-line options of `npm run bench`.
+ *
+ * @module
+ */
+
+/** Scenarios, in the order they run. */
+export const SCENARIOS = ['epoch', 'relay', 'pairing', 'idle'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** Every setting of a benchmark run. */
+export interface BenchOptions {
+  readonly runs: number;
+  readonly quick: boolean;
+  readonly only: ReadonlySet<Scenario>;
+  readonly pairs: readonly number[];
+  readonly payloads: readonly number[];
+  readonly window: number;
+  readonly warmupMs: number;
+  readonly measureMs: number;
+  readonly pairingSamples: number;
+  readonly idle: readonly number[];
+  readonly idleSettleMs: number;
+  readonly idleWindowMs: number;
+  readonly epochSizes: readonly number[];
+  readonly epochRepetitions: number;
+  /** Run our server from `src` (tsx) or from `dist` (after `npm run build`). */
+  readonly server: 'source' | 'build';
+  readonly pin: boolean;
+  /** Directory for the server's `--cpu-prof` output, or '' for none. */
+  readonly profileDir: string;
+  /** Whole-benchmark time limit, minutes: past it, children are killed and we exit 1. */
+  readonly maxMinutes: number;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --runs N              runs per point (default 3; --quick: 1)
+  --quick               short smoke version (1 run, short windows, fewer points)
+  --only LIST           scenarios: ${SCENARIOS.join(',')} (default: all)
+  --pairs LIST          relay pair counts (default 1,10,100)
+  --payloads LIST       relay line sizes in bytes, \\n included (default 64,1024)
+  --window N            most messages in flight per sender (default 64)
+  --measure-ms N        relay measured window per run (default 3000; --quick 700)
+  --pairing-samples N   connect→pair samples per run (default 25; --quick 8)
+  --idle LIST           idle client counts (default 10000; --quick 2000); 50000 needs ulimit -Hn > 50000
+  --idle-window-ms N    CPU window of the idle scenario (default 6000; --quick 3000)
+  --epoch-sizes LIST    clients re-paired in the epoch scenario (default 10000,50000)
+  --server source|build run our server from src (tsx, default) or dist (npm run build first)
+  --no-pin              do not pin processes with taskset
+  --profile DIR         run our server with --cpu-prof, profiles written to DIR
+  --max-minutes N       abort (killing our children) after N minutes (default 30)`;
+
+function list(value: string, name: string): number[] {
+  const items = value.split(',').map((s) => Number(s.trim()));
+  if (items.length === 0 || items.some((n) => !Number.isSafeInteger(n) || n <= 0)) {
+    throw new Error(`${name} needs a comma-separated list of positive integers, got "${value}"`);
+  }
+  return items;
+}
+
+function int(value: string, name: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} needs an integer >= ${min}, got "${value}"`);
+  return n;
+}
+
+/** Parses `argv` (without node and script). Throws with a one-line message on a bad flag. */
+export function parseArgs(argv: readonly string[]): BenchOptions {
+  const quick = argv.includes('--quick');
+  const o = {
+    runs: quick ? 1 : 3,
+    quick,
+    only: new Set<Scenario>(SCENARIOS),
+    pairs: [1, 10, 100] as readonly number[],
+    payloads: [64, 1024] as readonly number[],
+    window: 64,
+    warmupMs: quick ? 200 : 500,
+    measureMs: quick ? 700 : 3_000,
+    pairingSamples: quick ? 8 : 25,
+    idle: (quick ? [2_000] : [10_000]) as readonly number[],
+    idleSettleMs: quick ? 1_500 : 3_000,
+    idleWindowMs: quick ? 3_000 : 6_000,
+    epochSizes: [10_000, 50_000] as readonly number[],
+    epochRepetitions: quick ? 3 : 9,
+    server: 'source' as 'source' | 'build',
+    pin: true,
+    profileDir: '',
+    maxMinutes: 30,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i] as string;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${name} needs a value`);
+      return v;
+    };
+    switch (name) {
+      case '--quick':
+        break;
+      case '--runs':
+        o.runs = int(value(), name, 1);
+        break;
+      case '--only': {
+        const wanted = value().split(',');
+        for (const s of wanted) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario "${s}"`);
+        o.only = new Set(wanted as Scenario[]);
+        break;
+      }
+      case '--pairs':
+        o.pairs = list(value(), name);
+        break;
+      case '--payloads':
+        o.payloads = list(value(), name);
+        if (o.payloads.some((n) => n < 64)) throw new Error('--payloads: at least 64 bytes per line');
+        break;
+      case '--window':
+        o.window = int(value(), name, 1);
+        break;
+      case '--measure-ms':
+        o.measureMs = int(value(), name, 100);
+        break;
+      case '--pairing-samples':
+        o.pairingSamples = int(value(), name, 1);
+        break;
+      case '--idle':
+        o.idle = list(value(), name);
+        break;
+      case '--idle-window-ms':
+        o.idleWindowMs = int(value(), name, 1000);
+        break;
+      case '--epoch-sizes':
+        o.epochSizes = list(value(), name);
+        break;
+      case '--server': {
+        const v = value();
+        if (v !== 'source' && v !== 'build') throw new Error('--server is source or build');
+        o.server = v;
+        break;
+      }
+      case '--no-pin':
+        o.pin = false;
+        break;
+      case '--profile':
+        o.profileDir = value();
+        break;
+      case '--max-minutes':
+        o.maxMinutes = int(value(), name, 1);
+        break;
+      default:
+        throw new Error(`unknown option ${name}`);
+    }
+  }
+  return o;
+}
