@@ -75,19 +75,21 @@ function addressOf(stream: Duplex): string | undefined {
   return remoteAddress === undefined ? undefined : `${remoteAddress}:${remotePort ?? '?'}`;
 }
 
-/** Ends a batch of writes: runs on the tick after the first write of the batch. */
-function uncork(transport: StreamTransport): void {
-  transport.corked = false;
-  transport.stream.uncork();
+/** Writes a transport's batch: runs on the tick after the first line of the batch. */
+function flushBatch(transport: StreamTransport): void {
+  transport.flush();
 }
 
 /** The core-facing side of one stream. Writes of one tick go out in one batch. */
 class StreamTransport implements Transport {
   readonly remoteAddress: string | undefined;
+  readonly remoteHost: string | undefined;
   /** The core's handle; set right after `core.connect`. */
   handle!: ConnectionHandle;
-  /** @internal True between the first write of a tick and the uncork after it. */
-  corked = false;
+  /** Lines sent during this tick, written as one chunk by {@link StreamTransport.flush}. */
+  private batch: Array<string | Uint8Array> = [];
+  /** UTF-8 bytes of {@link StreamTransport.batch}, newlines included. */
+  private batchBytes = 0;
   private ending = false;
   private drainTimer: TimerHandle | undefined;
 
@@ -98,6 +100,7 @@ class StreamTransport implements Transport {
     remoteAddress: string | undefined,
   ) {
     this.remoteAddress = remoteAddress;
+    this.remoteHost = (stream as MaybeSocket).remoteAddress;
   }
 
   /** Starts listening to the stream; called once the handle exists. */
@@ -114,23 +117,37 @@ class StreamTransport implements Transport {
   // ── Transport ───────────────────────────────────────────────────────────────
 
   send(line: string | Uint8Array): boolean {
-    const stream = this.stream;
-    if (this.ending || !stream.writable) return false;
-    if (!this.corked) {
-      this.corked = true;
-      stream.cork();
-      process.nextTick(uncork, this);
-    }
-    if (typeof line === 'string') {
-      stream.write(line + '\n');
-    } else {
-      // One chunk, and a copy: the line may be a slice of an input chunk.
-      const out = Buffer.allocUnsafe(line.length + 1);
-      out.set(line);
-      out[line.length] = NEWLINE;
-      stream.write(out);
-    }
+    if (this.ending || !this.stream.writable) return false;
+    // One write per connection per tick, however many lines: a stream write costs
+    // far more than a copy of a short line.
+    if (this.batch.length === 0) process.nextTick(flushBatch, this);
+    this.batch.push(line);
+    this.batchBytes += (typeof line === 'string' ? Buffer.byteLength(line) : line.length) + 1;
     return true;
+  }
+
+  /** Writes the lines batched in this tick, in order, as one chunk. */
+  flush(): void {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    const bytes = this.batchBytes;
+    this.batch = [];
+    this.batchBytes = 0;
+    if (!this.stream.writable) return;
+    // A copy also frees the input chunks that relayed lines are slices of.
+    const out = Buffer.allocUnsafe(bytes);
+    let offset = 0;
+    for (const line of batch) {
+      if (typeof line === 'string') offset += out.write(line, offset);
+      else {
+        out.set(line, offset);
+        offset += line.length;
+      }
+      out[offset++] = NEWLINE;
+    }
+    // A write the OS takes at once returns true and emits no 'drain': tell the core
+    // now, or a sender paused on this batch's size would never be resumed.
+    if (this.stream.write(out)) this.handle.drained();
   }
 
   close(): void {
@@ -140,7 +157,8 @@ class StreamTransport implements Transport {
     if (stream.destroyed) return;
     // Keep reading (input is ignored now) so the peer's end is seen and the stream closes.
     stream.resume();
-    if (!stream.writableEnded) stream.end(); // flushes what is corked, then ends
+    this.flush();
+    if (!stream.writableEnded) stream.end();
     if (this.drainTimeoutMs !== Infinity && this.drainTimer === undefined) {
       this.drainTimer = this.clock.setTimeout(this.onDrainTimeout.bind(this), this.drainTimeoutMs);
     }
@@ -148,12 +166,13 @@ class StreamTransport implements Transport {
 
   destroy(): void {
     this.ending = true;
+    this.batch = [];
+    this.batchBytes = 0;
     this.stream.destroy();
   }
 
   bufferedBytes(): number {
-    // Corked writes are already counted in writableLength.
-    return this.stream.writableLength;
+    return this.stream.writableLength + this.batchBytes;
   }
 
   pause(): void {

@@ -288,6 +288,7 @@ describe('stream adapter', () => {
     const batch = Array.from({ length: 200 }, (_, i) => `{"cmd":"comm","i":${i},"t":"${text}"}\n`).join('');
     alice.client.write(batch);
     await until(() => alice.server.isPaused());
+    await new Promise((resolve) => setImmediate(resolve)); // output is written once per tick
     assert.ok(bob.server.writableLength > 64 * 1024, `bob holds ${bob.server.writableLength} bytes`);
     assert.equal(bob.handle.isClosed, false);
     bob.client.resume();
