@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULTS, resolveOptions, RouletteError, TCP_DEFAULTS } from '../index.js';
+import { mayBeInfinite } from '../core/options.js';
 
 /** The numeric options of the core that `start` exposes as flags. */
 export type CoreFlagOption =
@@ -39,14 +40,55 @@ export const CORE_FLAGS: readonly CoreFlag[] = Object.freeze([
   { flag: 'max-clients', option: 'maxClients', help: 'most registered clients at once' },
 ]);
 
+/** The limits of the core that `start` exposes as flags beyond PROTOCOL §9. */
+export type LimitFlagOption = 'maxBufferedBytes' | 'rateLimit' | 'rateBurst' | 'maxConnectionsPerAddress';
+
+/** One limit flag bound to one core option; `off` stands for `Infinity` where the core allows it. */
+export interface LimitFlag {
+  /** The flag without its leading `--`. */
+  readonly flag: string;
+  /** The `RouletteOptions` field it sets. */
+  readonly option: LimitFlagOption;
+  /** One line of help. */
+  readonly help: string;
+}
+
+/** The limit flags of `start` (this server's additions to PROTOCOL §9), each bound to its core option. */
+export const LIMIT_FLAGS: readonly LimitFlag[] = Object.freeze([
+  { flag: 'max-buffered-bytes', option: 'maxBufferedBytes', help: 'unsent output that drops a client (slow consumer), in bytes' },
+  { flag: 'rate-limit', option: 'rateLimit', help: 'messages per second per connection (rate limited)' },
+  { flag: 'rate-burst', option: 'rateBurst', help: 'messages a connection may send in a burst' },
+  { flag: 'max-connections-per-address', option: 'maxConnectionsPerAddress', help: 'open connections per remote address' },
+]);
+
+/** The core options `start` passes: PROTOCOL §9's always, the limits and `strict` only when their flag is given. */
+export type StartCoreOptions = Record<CoreFlagOption, number> & { [K in LimitFlagOption]?: number } & {
+  /** `--strict`: invalid JSON or a non-object closes the connection (`protocol error`). */
+  strict?: boolean;
+};
+
+/** The files of `--tls-cert` and `--tls-key` (PEM). */
+export interface TlsFiles {
+  /** Path of the certificate chain. */
+  readonly cert: string;
+  /** Path of the private key. */
+  readonly key: string;
+}
+
 /** What `chat-roulette start` runs with, every default applied. */
 export interface StartOptions {
   /** Interface to bind (`--host`). */
   host: string;
   /** TCP port, 0–65535; `0` binds any free port (`--port`). */
   port: number;
-  /** The core's numeric options, each from its flag or from {@link DEFAULTS}. */
-  core: Record<CoreFlagOption, number>;
+  /**
+   * The core's options: each numeric option of PROTOCOL §9 from its flag or from
+   * {@link DEFAULTS}; a limit of {@link LIMIT_FLAGS} and `strict` only when given
+   * (the core applies its {@link DEFAULTS} otherwise).
+   */
+  core: StartCoreOptions;
+  /** Serve TLS with these files (`--tls-cert` and `--tls-key`, both or neither). */
+  tls?: TlsFiles;
   /** Seed of the pairing randomness (`--seed`), or `undefined` for `Math.random`. */
   seed: string | undefined;
   /** Silences the INFO log lines (`--quiet`); errors are still written. */
@@ -66,11 +108,24 @@ const HOST = 'host';
 const PORT = 'port';
 const SEED = 'seed';
 const QUIET = 'quiet';
+const STRICT = 'strict';
 const HELP = 'help';
+const TLS_CERT = 'tls-cert';
+const TLS_KEY = 'tls-key';
 const MAX_PORT = 65_535;
+/** The value of a limit flag that turns the limit off (`Infinity` for the core). */
+const OFF = 'off';
 
-const VALUE_FLAGS: ReadonlySet<string> = new Set([HOST, PORT, SEED, ...CORE_FLAGS.map((f) => f.flag)]);
-const SWITCH_FLAGS: ReadonlySet<string> = new Set([QUIET, HELP]);
+const VALUE_FLAGS: ReadonlySet<string> = new Set([
+  HOST,
+  PORT,
+  SEED,
+  TLS_CERT,
+  TLS_KEY,
+  ...CORE_FLAGS.map((f) => f.flag),
+  ...LIMIT_FLAGS.map((f) => f.flag),
+]);
+const SWITCH_FLAGS: ReadonlySet<string> = new Set([QUIET, STRICT, HELP]);
 
 /**
  * Parses the arguments that follow `start` (PROTOCOL §9). Pure: it never prints
@@ -88,6 +143,7 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
     options: {
       ...Object.fromEntries([...VALUE_FLAGS].map((name) => [name, { type: 'string' as const }])),
       [QUIET]: { type: 'boolean' },
+      [STRICT]: { type: 'boolean' },
       [HELP]: { type: 'boolean', short: 'h' },
     },
     strict: false,
@@ -96,6 +152,7 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
   });
   const values = new Map<string, string>();
   let quiet = false;
+  let strict = false;
   let help = false;
   for (const token of tokens) {
     if (token.kind === 'positional') return usageError(`unexpected argument '${token.value}'`);
@@ -104,6 +161,7 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
     if (SWITCH_FLAGS.has(name)) {
       if (value !== undefined) return usageError(`option ${rawName} takes no value`);
       if (name === HELP) help = true;
+      else if (name === STRICT) strict = true;
       else quiet = true;
     } else if (VALUE_FLAGS.has(name) && rawName === `--${name}`) {
       // A separate value that looks like another flag means this one's value is missing.
@@ -116,10 +174,10 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
     }
   }
   if (help) return { kind: 'help' };
-  return resolveStartOptions(values, quiet);
+  return resolveStartOptions(values, quiet, strict);
 }
 
-function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean): StartArgs {
+function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean, strict: boolean): StartArgs {
   const host = values.get(HOST) ?? TCP_DEFAULTS.host;
   if (host === '') return usageError('option --host needs a value');
   const seed = values.get(SEED);
@@ -135,7 +193,7 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
     port = parsed;
   }
 
-  const core: Record<CoreFlagOption, number> = {
+  const core: StartCoreOptions = {
     epochMs: DEFAULTS.epochMs,
     pingIntervalMs: DEFAULTS.pingIntervalMs,
     deadAfterMs: DEFAULTS.deadAfterMs,
@@ -160,7 +218,30 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
     }
     core[option] = parsed;
   }
-  return { kind: 'run', options: { host, port, core, seed, quiet } };
+  for (const { flag, option } of LIMIT_FLAGS) {
+    const text = values.get(flag);
+    if (text === undefined) continue;
+    const infiniteOk = mayBeInfinite(option);
+    const parsed = text === OFF && infiniteOk ? Infinity : parseNonNegativeInteger(text);
+    const expected = infiniteOk ? `a non-negative integer or '${OFF}'` : 'a non-negative integer';
+    if (parsed === undefined) return usageError(`invalid value for --${flag}: '${text}' (expected ${expected})`);
+    try {
+      resolveOptions({ [option]: parsed });
+    } catch (error) {
+      if (!(error instanceof RouletteError)) throw error;
+      return usageError(`invalid value for --${flag}: '${text}' (${error.message})`);
+    }
+    core[option] = parsed;
+  }
+  if (strict) core.strict = true;
+
+  const cert = values.get(TLS_CERT);
+  const key = values.get(TLS_KEY);
+  if (cert === '' || key === '') return usageError(`option --${cert === '' ? TLS_CERT : TLS_KEY} needs a value`);
+  if ((cert === undefined) !== (key === undefined)) return usageError(`options --${TLS_CERT} and --${TLS_KEY} go together`);
+  const options: StartOptions = { host, port, core, seed, quiet };
+  if (cert !== undefined && key !== undefined) options.tls = { cert, key };
+  return { kind: 'run', options };
 }
 
 /** Decimal digits only (no sign, exponent, hex or spaces), within the safe integers. */
@@ -183,6 +264,13 @@ export function startUsage(): string {
       `--${flag} N`,
       `${help} (default ${DEFAULTS[option]})`,
     ]),
+    ...LIMIT_FLAGS.map(({ flag, option, help }): [string, string] => [
+      `--${flag} N`,
+      `${help}${mayBeInfinite(option) ? `, '${OFF}' for none` : ''} (default ${DEFAULTS[option] === Infinity ? OFF : DEFAULTS[option]})`,
+    ]),
+    ['--strict', 'close a connection that sends invalid JSON or a non-object (protocol error)'],
+    ['--tls-cert F', 'serve TLS with this PEM certificate chain (needs --tls-key)'],
+    ['--tls-key F', 'the PEM private key of --tls-cert'],
     ['--seed S', 'seed of the pairing randomness, for reproducible pairings'],
     ['--quiet', 'log errors only'],
     ['-h, --help', 'show this help'],
@@ -191,8 +279,9 @@ export function startUsage(): string {
   return [
     'Usage: chat-roulette start [options]',
     '',
-    'Runs the chat-roulette server over TCP. Prints "listening on <host>:<port>" to',
-    'stdout once listening; logs go to stderr. SIGINT / SIGTERM stop it gracefully.',
+    'Runs the chat-roulette server over TCP, or TLS with --tls-cert and --tls-key.',
+    'Prints "listening on <host>:<port>" to stdout once listening; logs go to',
+    'stderr. SIGINT / SIGTERM stop it gracefully.',
     '',
     'Options:',
     ...rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`),

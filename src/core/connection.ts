@@ -4,7 +4,9 @@
  *
  * @module
  */
+import type { PendingInput } from './authorization.js';
 import { LineFramer, stripCarriageReturn } from './framing.js';
+import type { TokenBucket } from './rate-limit.js';
 import type { ConnectionHandle, Transport } from './transport.js';
 
 /** Where a connection is in its life. */
@@ -23,7 +25,7 @@ export interface ConnectionOwner {
 }
 
 /** @internal The core's record of one connection; implements the adapter's handle. */
-export class Connection implements ConnectionHandle {
+export class Connection implements ConnectionHandle, TokenBucket {
   /** Registered uco, once `connect` succeeded. */
   uco: string | undefined = undefined;
   /** Registered session. */
@@ -38,6 +40,14 @@ export class Connection implements ConnectionHandle {
   blockedSenders: Set<Connection> | undefined = undefined;
   /** The connection whose full output paused this one's input. */
   pausedBy: Connection | undefined = undefined;
+  /** Rate limit: tokens left (see {@link takeToken}). */
+  tokens: number;
+  /** Rate limit: clock time of the last token update. */
+  tokensAt: number;
+  /** Input held while a `connect` awaits the `authorize` hook. */
+  pending: PendingInput | undefined = undefined;
+  /** The key of the per-address connection count, if the transport has an address. */
+  readonly addressKey: string | undefined;
   private readonly framer: LineFramer;
 
   constructor(
@@ -47,8 +57,13 @@ export class Connection implements ConnectionHandle {
     private readonly maxLineBytes: number,
     /** When the transport was attached (clock time). */
     readonly openedAt: number,
+    /** Initial tokens of the rate limit (its burst size). */
+    burst: number,
   ) {
     this.framer = new LineFramer(maxLineBytes);
+    this.tokens = burst;
+    this.tokensAt = openedAt;
+    this.addressKey = transport.remoteHost ?? transport.remoteAddress;
   }
 
   get isClosed(): boolean {

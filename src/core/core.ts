@@ -6,15 +6,18 @@
  */
 import createDebug from 'debug';
 import { EventEmitter } from 'eventemitter3';
+import { PENDING_MAX_BYTES, PendingInput, TOO_LONG_LINE, type AuthorizeHook, type AuthorizeRequest } from './authorization.js';
 import { systemClock, type Clock } from './clock.js';
 import { Connection, type ConnectionOwner } from './connection.js';
 import { RouletteError } from './errors.js';
 import type { LeaveReason, PairKind, RouletteEvents, UnpairReason } from './events.js';
+import { completeConnect } from './handlers/connect.js';
 import { dispatch } from './handlers/index.js';
 import type { ClientMessage, CommandContext, ReceivedLine } from './handlers/context.js';
 import { LivenessTracker, type LivenessHost } from './liveness.js';
 import {
   ackMessage,
+  errorWithMessage,
   exitMessage,
   INVALID_JSON_MESSAGE,
   INVALID_MESSAGE_MESSAGE,
@@ -27,6 +30,7 @@ import {
 import { resolveOptions, type ResolvedOptions, type RouletteOptions } from './options.js';
 import { PairingScheduler, type PairingHost } from './pairing.js';
 import type { Random } from './random.js';
+import { takeToken } from './rate-limit.js';
 import { Registry } from './registry.js';
 import { emptyErrorCounts, type RouletteStats } from './stats.js';
 import type { ConnectionHandle, Transport } from './transport.js';
@@ -88,6 +92,7 @@ export class RouletteCore
   readonly clock: Clock;
   private nextId = 1;
   private started = false;
+  private readonly authorizeHook: AuthorizeHook | undefined;
   private readonly counters = {
     relayedMessages: 0,
     relayedBytes: 0,
@@ -103,6 +108,7 @@ export class RouletteCore
     super();
     this.options = resolveOptions(options);
     this.clock = options.clock ?? systemClock;
+    this.authorizeHook = options.authorize;
     const random: Random = options.random ?? Math.random;
     this.pairing = new PairingScheduler(this, this.clock, random, this.options);
     this.liveness = new LivenessTracker(this, this.clock, this.options);
@@ -156,12 +162,15 @@ export class RouletteCore
    */
   connect(transport: Transport): ConnectionHandle {
     const now = this.clock.now();
-    const conn = new Connection(this.nextId++, transport, this, this.options.maxLineBytes, now);
-    this.registry.open(conn);
+    const conn = new Connection(this.nextId++, transport, this, this.options.maxLineBytes, now, this.options.rateBurst);
+    const fromAddress = this.registry.open(conn);
     this.counters.connectionsOpened++;
-    if (this.started) this.liveness.opened(conn, now);
     if (log.enabled) log('connection %d opened from %s', conn.id, transport.remoteAddress ?? '?');
     this.emit('connectionOpened', { connectionId: conn.id, remoteAddress: transport.remoteAddress });
+    // maxConnectionsPerAddress: one more than allowed is told and closed at once.
+    // The transport is closed on the next microtask: its adapter has no handle yet.
+    if (fromAddress > this.options.maxConnectionsPerAddress) this.close(conn, 'too many connections', true);
+    else if (this.started) this.liveness.opened(conn, now);
     return conn;
   }
 
@@ -225,9 +234,17 @@ export class RouletteCore
 
   /** @internal */
   onLine(conn: Connection, raw: Buffer | string): void {
+    // A connect awaits the authorize hook: later lines wait their turn.
+    if (conn.pending !== undefined) {
+      this.queue(conn, conn.pending, raw);
+      return;
+    }
     // The connection has already dropped the "\r" and enforced maxLineBytes (PROTOCOL §1).
     const text = typeof raw === 'string' ? raw : raw.toString('utf8');
     if (BLANK.test(text)) return;
+    // rateLimit: every non-blank line takes a token; Infinity skips the clock read.
+    const rate = this.options.rateLimit;
+    const limited = rate !== Infinity && !takeToken(conn, this.clock.now(), rate, this.options.rateBurst);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -239,12 +256,17 @@ export class RouletteCore
       this.protocolFault(conn, 'invalid message', INVALID_MESSAGE_MESSAGE);
       return;
     }
+    if (limited) {
+      this.refuse(conn, 'rate limited', errorWithMessage('rate limited', parsed));
+      return;
+    }
     dispatch(this, conn, { msg: parsed as ClientMessage, text, raw });
   }
 
   /** @internal PROTOCOL §1: a line longer than maxLineBytes. */
   onLineTooLong(conn: Connection): void {
-    this.refuse(conn, 'message too long', TOO_LONG_MESSAGE);
+    if (conn.pending !== undefined) this.queue(conn, conn.pending, TOO_LONG_LINE);
+    else this.refuse(conn, 'message too long', TOO_LONG_MESSAGE);
   }
 
   /** @internal */
@@ -282,13 +304,14 @@ export class RouletteCore
   }
 
   /** @internal Sends the exit notice, then closes; nothing is written after it (PROTOCOL §7). */
-  close(conn: Connection, reason: ExitReason): void {
+  close(conn: Connection, reason: ExitReason, deferTransportClose = false): void {
     if (conn.state !== 'open') return;
     conn.transport.send(exitMessage(reason));
     conn.state = 'closing';
     const uco = conn.uco;
     this.remove(conn, reason);
     if (reason === 'slow consumer' && conn.transport.destroy !== undefined) conn.transport.destroy();
+    else if (deferTransportClose) queueMicrotask(() => conn.transport.close());
     else conn.transport.close();
     if (log.enabled) log('connection %d (%s) closed: %s', conn.id, uco ?? '-', reason);
     this.emit('connectionClosed', { connectionId: conn.id, uco, reason, error: undefined });
@@ -320,6 +343,43 @@ export class RouletteCore
   reconnected(conn: Connection, nonce: string): void {
     const uco = conn.uco as string;
     this.emit('registered', { connectionId: conn.id, uco, session: conn.session, nonce, takeover: false, repeated: true });
+  }
+
+  /** @internal The `authorize` hook, then {@link completeConnect} or `unauthorized`. */
+  authorizeConnect(conn: Connection, request: AuthorizeRequest): void {
+    const hook = this.authorizeHook;
+    if (hook === undefined) {
+      completeConnect(this, conn, request);
+      return;
+    }
+    let verdict: unknown;
+    try {
+      verdict = hook({ ...request });
+    } catch (error) {
+      log('authorize threw for %s on connection %d: %s', request.uco, conn.id, errorText(error));
+      verdict = false;
+    }
+    if (!isThenable(verdict)) {
+      this.decided(conn, request, verdict === true);
+      return;
+    }
+    const pending = new PendingInput(Math.max(PENDING_MAX_BYTES, this.options.maxLineBytes));
+    conn.pending = pending;
+    Promise.resolve(verdict)
+      .then(
+        (value) => value === true,
+        (error: unknown) => {
+          log('authorize rejected %s on connection %d: %s', request.uco, conn.id, errorText(error));
+          return false;
+        },
+      )
+      .then((allowed) => {
+        // A connection that closed (or was replaced) meanwhile drops its decision.
+        if (conn.pending !== pending || conn.state !== 'open') return;
+        conn.pending = undefined;
+        this.decided(conn, request, allowed);
+        this.replay(conn, pending.lines);
+      });
   }
 
   /** @internal PROTOCOL §3 comm: the peer gets the line byte for byte. */
@@ -394,6 +454,39 @@ export class RouletteCore
 
   // ── internals ────────────────────────────────────────────────────────────────
 
+  /** Applies the hook's verdict on a `connect`. */
+  private decided(conn: Connection, request: AuthorizeRequest, allowed: boolean): void {
+    if (allowed) {
+      completeConnect(this, conn, request);
+      return;
+    }
+    if (log.enabled) log('connect of %s on connection %d refused by authorize', request.uco, conn.id);
+    this.close(conn, 'unauthorized');
+  }
+
+  /** Holds a line until the pending decision; too much held is a flood. */
+  private queue(conn: Connection, pending: PendingInput, line: Buffer | string | typeof TOO_LONG_LINE): void {
+    if (!pending.push(line)) {
+      conn.pending = undefined;
+      this.close(conn, 'flood');
+    }
+  }
+
+  /** Processes the lines held during a decision, in order, until another decision is pending. */
+  private replay(conn: Connection, lines: readonly (Buffer | string | typeof TOO_LONG_LINE)[]): void {
+    for (let i = 0; i < lines.length; i++) {
+      if (conn.state !== 'open') return;
+      if (conn.pending !== undefined) {
+        // A held connect went pending: the rest waits again, still in front of newer input.
+        conn.pending.prepend(lines.slice(i));
+        return;
+      }
+      const line = lines[i] as Buffer | string | typeof TOO_LONG_LINE;
+      if (line === TOO_LONG_LINE) this.onLineTooLong(conn);
+      else this.onLine(conn, line);
+    }
+  }
+
   /** Invalid JSON or a non-object: an error reply, or in strict mode a `protocol error` exit. */
   private protocolFault(conn: Connection, kind: ErrorKind, reply: string): void {
     if (this.options.strict) {
@@ -407,6 +500,7 @@ export class RouletteCore
 
   /** Removes every trace of `conn`: registration, pairing, deadlines, paused senders. */
   private remove(conn: Connection, reason: LeaveReason): void {
+    conn.pending = undefined;
     this.unregister(conn, reason);
     this.liveness.forget(conn);
     this.registry.close(conn);
@@ -455,4 +549,16 @@ export class RouletteCore
       remoteAddress: conn.transport.remoteAddress,
     };
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

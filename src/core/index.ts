@@ -9,7 +9,8 @@ export { DEFAULTS, resolveOptions, type ResolvedOptions, type RouletteOptions } 
 export { RouletteError, type RouletteErrorCode } from './errors.js';
 export { seededRandom, type Random } from './random.js';
 export { sanitizeUco, sanitizeField, IDENTITY_MAX_LENGTH } from './identity.js';
-export { EXIT_REASONS, type ExitReason, type ErrorKind } from './messages.js';
+export { EXIT_REASONS, ADDED_EXIT_REASONS, type ExitReason, type ErrorKind } from './messages.js';
+export type { AuthorizeHook, AuthorizeRequest } from './authorization.js';
 export { LineFramer, type LineSink } from './framing.js';
 export type { Transport, ConnectionHandle } from './transport.js';
 export type { RouletteStats } from './stats.js';

@@ -7,7 +7,10 @@
 
 /**
  * Why the server closes a connection, sent as `{"exit":true,"reason":…}` just before
- * closing (PROTOCOL §4).
+ * closing (PROTOCOL §4). The last three are this server's additions (docs/protocol.md,
+ * "Differences from the old server"): `unauthorized` (the `authorize` hook refused a
+ * `connect`), `too many connections` (`maxConnectionsPerAddress`), `flood` (too much
+ * input while a `connect` awaited its authorisation).
  */
 export type ExitReason =
   | 'new session'
@@ -17,9 +20,12 @@ export type ExitReason =
   | 'server full'
   | 'server shutdown'
   | 'slow consumer'
-  | 'protocol error';
+  | 'protocol error'
+  | 'unauthorized'
+  | 'too many connections'
+  | 'flood';
 
-/** Every {@link ExitReason}, in the order PROTOCOL §4 lists them. */
+/** Every {@link ExitReason}: first those of PROTOCOL §4, in its order, then this server's additions. */
 export const EXIT_REASONS: readonly ExitReason[] = Object.freeze([
   'new session',
   'client exit',
@@ -29,7 +35,13 @@ export const EXIT_REASONS: readonly ExitReason[] = Object.freeze([
   'server shutdown',
   'slow consumer',
   'protocol error',
+  'unauthorized',
+  'too many connections',
+  'flood',
 ]);
+
+/** The {@link ExitReason}s this server adds to PROTOCOL §4 (opt-in limits and hooks). */
+export const ADDED_EXIT_REASONS: readonly ExitReason[] = Object.freeze(['unauthorized', 'too many connections', 'flood']);
 
 /**
  * The `error` texts of error replies (PROTOCOL §1–3), plus the prefix of
@@ -45,7 +57,8 @@ export type ErrorKind =
   | 'not registered'
   | 'no peer'
   | 'failed'
-  | 'unknown command';
+  | 'unknown command'
+  | 'rate limited';
 
 /** `{"exit":true,"reason":<reason>}` */
 export function exitMessage(reason: ExitReason): string {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { AuthorizeHook } from './authorization.js';
 import type { Clock } from './clock.js';
 import { RouletteError } from './errors.js';
 import type { Random } from './random.js';
@@ -32,6 +33,20 @@ export const DEFAULTS = Object.freeze({
   maxBufferedBytes: 1_048_576,
   /** Close the connection (`protocol error`) on invalid JSON or a non-object message. */
   strict: false,
+  /**
+   * Sustained messages per second per connection (token bucket refill rate); over it
+   * a message gets `{"error":"rate limited"}` and is dropped. 100× what the old server
+   * read (10 lines/s), far above what a Diffie–Hellman client needs.
+   */
+  rateLimit: 1_000,
+  /** Token bucket size: messages a connection may send at once before `rateLimit` applies. */
+  rateBurst: 2_000,
+  /**
+   * Most open connections from one remote address; one more gets `too many connections`.
+   * Off: a whole class may share one NAT address, and unregistered connections are
+   * already closed after `registerTimeoutMs`.
+   */
+  maxConnectionsPerAddress: Infinity,
 });
 
 /**
@@ -95,6 +110,43 @@ export interface RouletteOptions {
    */
   strict?: boolean;
   /**
+   * Per-connection rate limit, in messages per second: each connection has a token
+   * bucket of {@link RouletteOptions.rateBurst} tokens refilled at this rate, and every
+   * non-blank line takes one. A message that finds the bucket empty is dropped (never
+   * relayed) and answered `{"error":"rate limited","msg":<message>}`; an invalid line
+   * takes a token too but keeps its own error reply. Counted with the injected clock
+   * (no timer per connection). `Infinity` turns the limit off.
+   * @defaultValue 1000
+   */
+  rateLimit?: number;
+  /**
+   * Size of the rate limit's token bucket: how many messages a connection may send
+   * in a burst (a fresh connection starts with a full bucket).
+   * @defaultValue 2000
+   */
+  rateBurst?: number;
+  /**
+   * Most open connections (registered or not) from one remote address. One more is
+   * answered `{"exit":true,"reason":"too many connections"}` and closed at once. The
+   * address is the transport's {@link Transport.remoteHost} (the IP without port),
+   * else its {@link Transport.remoteAddress}; a transport with neither is not counted.
+   * Off by default because students behind one NAT share an address. `Infinity`
+   * turns the limit off.
+   * @defaultValue Infinity
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Decides whether a `connect` is accepted — including a takeover of a uco registered
+   * on another connection, and a repeated `connect` on the same connection. Only
+   * `true` (or a promise of `true`) accepts; `false`, anything else, a throw or a
+   * rejection refuses with `{"exit":true,"reason":"unauthorized"}` and closes.
+   * While a promise is pending, the connection's later lines are queued (bounded:
+   * over the bound the connection is closed with `flood`) and processed in order after
+   * the decision. A connection that closes meanwhile drops its decision.
+   * @defaultValue none: every `connect` is accepted
+   */
+  authorize?: AuthorizeHook;
+  /**
    * Source of time and timers. Tests pass a {@link ManualClock}.
    * @defaultValue {@link systemClock} (real timers)
    */
@@ -108,7 +160,7 @@ export interface RouletteOptions {
 }
 
 /** The options after defaults are applied. */
-export type ResolvedOptions = Required<Omit<RouletteOptions, 'clock' | 'random'>>;
+export type ResolvedOptions = Required<Omit<RouletteOptions, 'clock' | 'random' | 'authorize'>>;
 
 const INTEGER_OPTIONS = [
   ['epochMs', 1],
@@ -119,10 +171,18 @@ const INTEGER_OPTIONS = [
   ['maxLineBytes', 1],
   ['maxClients', 0],
   ['maxBufferedBytes', 1],
+  ['rateLimit', 1],
+  ['rateBurst', 1],
+  ['maxConnectionsPerAddress', 1],
 ] as const;
 
 /** Limits that may be turned off with `Infinity`. */
-const MAY_BE_INFINITE: ReadonlySet<string> = new Set(['maxClients', 'maxBufferedBytes']);
+const MAY_BE_INFINITE: ReadonlySet<string> = new Set(['maxClients', 'maxBufferedBytes', 'rateLimit', 'maxConnectionsPerAddress']);
+
+/** Whether `name` is an option that `Infinity` turns off. */
+export function mayBeInfinite(name: string): boolean {
+  return MAY_BE_INFINITE.has(name);
+}
 
 /**
  * Applies {@link DEFAULTS} to `options` and validates every field.
@@ -148,6 +208,9 @@ export function resolveOptions(options: RouletteOptions = {}): ResolvedOptions {
       throw new RouletteError('ERR_INVALID_OPTION', `option strict must be a boolean, got ${String(options.strict)}`);
     }
     resolved.strict = options.strict;
+  }
+  if (options.authorize !== undefined && typeof options.authorize !== 'function') {
+    throw new RouletteError('ERR_INVALID_OPTION', `option authorize must be a function, got ${String(options.authorize)}`);
   }
   return resolved;
 }

@@ -11,16 +11,37 @@ export class Registry {
   readonly connections = new Map<number, Connection>();
   /** Registered clients by uco. */
   readonly clients = new Map<string, Connection>();
+  /** Open connections per remote address (`maxConnectionsPerAddress`). */
+  private readonly perAddress = new Map<string, number>();
 
-  /** Adds an open connection. */
-  open(conn: Connection): void {
+  /** Adds an open connection. Returns how many open connections its address now has. */
+  open(conn: Connection): number {
     this.connections.set(conn.id, conn);
+    const key = conn.addressKey;
+    if (key === undefined) return 0;
+    const count = (this.perAddress.get(key) ?? 0) + 1;
+    this.perAddress.set(key, count);
+    return count;
   }
 
   /** Forgets a connection, and its uco if it held one. */
   close(conn: Connection): void {
-    this.connections.delete(conn.id);
+    if (this.connections.delete(conn.id) && conn.addressKey !== undefined) {
+      const count = (this.perAddress.get(conn.addressKey) ?? 1) - 1;
+      if (count <= 0) this.perAddress.delete(conn.addressKey);
+      else this.perAddress.set(conn.addressKey, count);
+    }
     this.unregister(conn);
+  }
+
+  /** Open connections from `address` (a {@link Connection.addressKey}). */
+  connectionsFrom(address: string): number {
+    return this.perAddress.get(address) ?? 0;
+  }
+
+  /** Number of distinct remote addresses with an open connection. */
+  get addresses(): number {
+    return this.perAddress.size;
   }
 
   /** The connection registered under `uco`. */

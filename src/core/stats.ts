@@ -38,5 +38,6 @@ export function emptyErrorCounts(): Record<ErrorKind, number> {
     'no peer': 0,
     failed: 0,
     'unknown command': 0,
+    'rate limited': 0,
   };
 }

@@ -42,6 +42,11 @@ export interface Transport {
   destroy?(): void;
   /** The peer's address, for logs and events. */
   readonly remoteAddress?: string | undefined;
+  /**
+   * The peer's host without port (e.g. the IP of a socket), the key of the
+   * `maxConnectionsPerAddress` limit. When absent, {@link Transport.remoteAddress} is used.
+   */
+  readonly remoteHost?: string | undefined;
   /** Bytes written but not yet handed to the operating system. */
   bufferedBytes?(): number;
   /** Stops reading input (backpressure: this connection's peer is not keeping up). */

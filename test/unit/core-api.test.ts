@@ -184,6 +184,7 @@ test('stats(): connections, clients, pairs, epochs, relayed counters, errors by 
       'no peer': 0,
       failed: 0,
       'unknown command': 1,
+      'rate limited': 0,
     },
     connectionsOpened: 5,
   });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { EXIT_REASONS } from '../../src/index.js';
+import { ADDED_EXIT_REASONS, EXIT_REASONS, MemoryConnection } from '../../src/index.js';
 import { exitLine, fresh, harness, pairLine, PING, pong } from '../helpers/core.js';
 
 test('PROTOCOL §4: {"ack":"<nonce>"} after connect', () => {
@@ -66,11 +66,16 @@ test('PROTOCOL §4: {"exit":true,"reason":"<text>"} just before the server close
   assert.equal(a.lines.at(-1), exitLine('client exit'));
 });
 
-test('PROTOCOL §4: the exit reasons are exactly the listed ones', () => {
+test('PROTOCOL §4: the exit reasons are exactly the listed ones, then this server\'s documented additions', () => {
   assert.deepEqual(
     [...EXIT_REASONS],
-    ['new session', 'client exit', 'timeout', 'register timeout', 'server full', 'server shutdown', 'slow consumer', 'protocol error'],
+    [
+      'new session', 'client exit', 'timeout', 'register timeout', 'server full', 'server shutdown', 'slow consumer', 'protocol error',
+      // docs/protocol.md "Differences from the old server": opt-in hooks and limits.
+      'unauthorized', 'too many connections', 'flood',
+    ],
   );
+  assert.deepEqual(EXIT_REASONS.slice(-ADDED_EXIT_REASONS.length), [...ADDED_EXIT_REASONS]);
 });
 
 test('PROTOCOL §4: EXIT_REASONS match the reasons listed in PROTOCOL.md', (t) => {
@@ -87,7 +92,10 @@ test('PROTOCOL §4: EXIT_REASONS match the reasons listed in PROTOCOL.md', (t) =
   const match = /Reasons for `exit`:([^.]*)\./.exec(text);
   assert.ok(match?.[1], 'PROTOCOL.md §4 lists the exit reasons');
   const listed = [...match[1].matchAll(/`([^`]+)`/g)].map((m) => m[1]);
-  assert.deepEqual(listed, [...EXIT_REASONS]);
+  assert.deepEqual(listed, EXIT_REASONS.filter((reason) => !ADDED_EXIT_REASONS.includes(reason)));
+  // Each addition is documented in docs/protocol.md.
+  const ours = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+  for (const reason of ADDED_EXIT_REASONS) assert.ok(ours.includes(`"reason":"${reason}"`), `docs/protocol.md documents ${reason}`);
 });
 
 test('PROTOCOL §4: every exit reason the core sends reaches the client as {"exit":true,"reason":…}', () => {
@@ -120,6 +128,17 @@ test('PROTOCOL §4: every exit reason the core sends reaches the client as {"exi
   const p = strict.open();
   p.send('{');
   for (const conn of [f, s, p]) record(conn.lines);
+  // unauthorized, too many connections, flood
+  const auth = harness({ authorize: ({ uco }) => (uco === 'slow' ? new Promise<boolean>(() => undefined) : uco !== 'mallory') });
+  const m = auth.open();
+  m.send({ cmd: 'connect', uco: 'mallory' });
+  const w = auth.open();
+  w.send({ cmd: 'connect', uco: 'slow' });
+  for (let i = 0; i < 1000 && !w.isClosed; i++) w.send({ cmd: 'pong' });
+  const perAddress = harness({ maxConnectionsPerAddress: 1 });
+  perAddress.open();
+  const second = new MemoryConnection(perAddress.core);
+  for (const conn of [m, w, second]) record(conn.lines);
   assert.deepEqual([...seen].sort(), [...EXIT_REASONS].sort());
 });
 

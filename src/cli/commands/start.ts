@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { readFile } from 'node:fs/promises';
+import tls from 'node:tls';
 import { listen, RouletteCore, seededRandom, type RouletteServer } from '../../index.js';
 import { parseStartArgs, startUsage, type StartOptions } from '../args.js';
 import { EXIT, type CliIo, type Command } from '../command.js';
@@ -46,9 +48,26 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
   });
   const unsubscribe = logCoreEvents(core, log);
 
+  let tlsServer: tls.Server | undefined;
+  if (options.tls !== undefined) {
+    try {
+      const [cert, key] = await Promise.all([readFile(options.tls.cert), readFile(options.tls.key)]);
+      tlsServer = tls.createServer({ cert, key });
+    } catch (error) {
+      log.error(`cannot use the TLS certificate and key: ${describeError(error)}`);
+      stopSignal.cancel();
+      unsubscribe();
+      return EXIT.failure;
+    }
+  }
+
   let server: RouletteServer;
   try {
-    server = await listen(core, { host: options.host, port: options.port });
+    server = await listen(core, {
+      host: options.host,
+      port: options.port,
+      ...(tlsServer === undefined ? {} : { server: tlsServer }),
+    });
   } catch (error) {
     log.error(`cannot listen on ${options.host}:${options.port}: ${describeError(error)}`);
     stopSignal.cancel();
@@ -59,6 +78,7 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
   const { host, port } = server.address();
   // PROTOCOL §9: the only line ever written to stdout.
   io.out(`listening on ${host}:${port}\n`);
+  if (tlsServer !== undefined) log.info('Serving TLS');
 
   const signal = await stopSignal.received;
   log.info(`Received ${signal}, shutting down`);

@@ -1,11 +1,14 @@
 /**
- * `connect` (PROTOCOL §3): register, take over, re-register, or refuse.
+ * `connect` (PROTOCOL §3): register, take over, re-register, or refuse — after the
+ * `authorize` hook, when there is one.
  *
  * @module
  */
+import type { AuthorizeRequest } from '../authorization.js';
+import type { Connection } from '../connection.js';
 import { sanitizeField, sanitizeUco } from '../identity.js';
 import { ackMessage, errorWithMessage } from '../messages.js';
-import type { CommandHandler } from './context.js';
+import type { CommandContext, CommandHandler } from './context.js';
 
 /** Handles `{"cmd":"connect","uco":…,"session":…,"nonce":…}`. */
 export const connect: CommandHandler = (ctx, conn, line) => {
@@ -18,7 +21,13 @@ export const connect: CommandHandler = (ctx, conn, line) => {
   }
   const session = sanitizeField(msg.session, 'session', text);
   const nonce = sanitizeField(msg.nonce, 'nonce', text);
+  // The hook decides first (maybe later); then completeConnect runs on the state of that moment.
+  ctx.authorizeConnect(conn, { uco, session, nonce, remoteAddress: conn.transport.remoteAddress });
+};
 
+/** A `connect` the `authorize` hook accepted (or any `connect`, without a hook). */
+export function completeConnect(ctx: CommandContext, conn: Connection, request: AuthorizeRequest): void {
+  const { uco, session, nonce } = request;
   // PROTOCOL §3 connect: again on the same connection with the same uco is idempotent.
   if (conn.uco === uco) {
     conn.session = session;
@@ -38,4 +47,4 @@ export const connect: CommandHandler = (ctx, conn, line) => {
   // PROTOCOL §3 connect: takeover — the older connection gets `new session`.
   if (holder !== undefined) ctx.close(holder, 'new session');
   ctx.register(conn, uco, session, nonce, holder !== undefined);
-};
+}

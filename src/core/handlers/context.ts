@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { AuthorizeRequest } from '../authorization.js';
 import type { Connection } from '../connection.js';
 import type { LeaveReason } from '../events.js';
 import type { LivenessTracker } from '../liveness.js';
@@ -43,6 +44,11 @@ export interface CommandContext {
   register(conn: Connection, uco: string, session: string, nonce: string, takeover: boolean): void;
   /** Reports a repeated `connect` on the same connection. */
   reconnected(conn: Connection, nonce: string): void;
+  /**
+   * Asks the `authorize` hook about a `connect`, then completes it (now or once a
+   * pending decision arrives) or closes `conn` with `unauthorized`.
+   */
+  authorizeConnect(conn: Connection, request: AuthorizeRequest): void;
   /** Forwards `line` to `conn`'s peer (PROTOCOL §3 comm). */
   relay(conn: Connection, peer: Connection, line: ReceivedLine): void;
 }

@@ -1,0 +1,61 @@
+/**
+ * README's flag table and "Limits" table agree with DEFAULTS and the CLI's flags.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { CORE_FLAGS, LIMIT_FLAGS } from '../../src/cli/args.js';
+import { DEFAULTS } from '../../src/index.js';
+
+const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+/** The rows (cells trimmed) of the first table after `heading`. */
+function table(heading: string): string[][] {
+  const at = README.indexOf(heading);
+  assert.ok(at >= 0, `README has ${heading}`);
+  const lines = README.slice(at).split('\n');
+  const start = lines.findIndex((line) => line.startsWith('|'));
+  const rows: string[][] = [];
+  for (const line of lines.slice(start)) {
+    if (!line.startsWith('|')) break;
+    if (/^\|\s*-/.test(line)) continue;
+    rows.push(line.split('|').slice(1, -1).map((cell) => cell.trim()));
+  }
+  return rows.slice(1); // header
+}
+
+function optionName(cell: string | undefined): keyof typeof DEFAULTS | undefined {
+  const name = /^`(\w+)`$/.exec(cell ?? '')?.[1];
+  if (name === undefined || !(name in DEFAULTS)) return undefined;
+  return name as keyof typeof DEFAULTS;
+}
+
+test('README flag table: each option\'s default is the one in DEFAULTS', () => {
+  const rows = table('## The command line');
+  const seen = new Set<string>();
+  for (const [flag, option, value] of rows) {
+    const name = optionName(option);
+    if (name === undefined) continue;
+    assert.equal(value, String(DEFAULTS[name]), `${flag} (${name})`);
+    seen.add(name);
+  }
+  for (const { option } of [...CORE_FLAGS, ...LIMIT_FLAGS]) assert.ok(seen.has(option), `${option} has a row`);
+  assert.ok(seen.has('strict'), 'strict has a row');
+  const flags = rows.map(([flag]) => flag?.split(' ')[0]);
+  for (const { flag } of [...CORE_FLAGS, ...LIMIT_FLAGS]) assert.ok(flags.includes(`\`--${flag}`), `--${flag} has a row`);
+  for (const flag of ['--strict', '--tls-cert', '--tls-key']) assert.ok(flags.some((f) => f?.startsWith(`\`${flag}`)), flag);
+});
+
+test('README "Limits" table: each default is the one in DEFAULTS; every limit of DEFAULTS is listed', () => {
+  const rows = table('## Limits');
+  const seen = new Set<string>();
+  for (const [option, value] of rows) {
+    const name = optionName(option);
+    assert.ok(name !== undefined, `${option} is an option of DEFAULTS`);
+    assert.equal(value, String(DEFAULTS[name]), name);
+    seen.add(name);
+  }
+  for (const name of ['maxLineBytes', 'maxClients', 'maxBufferedBytes', 'registerTimeoutMs', 'deadAfterMs', 'rateLimit', 'rateBurst', 'maxConnectionsPerAddress', 'strict']) {
+    assert.ok(seen.has(name), `${name} is listed`);
+  }
+});
