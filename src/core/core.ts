@@ -32,6 +32,7 @@ import { PairingScheduler, type PairingHost } from './pairing.js';
 import type { Random } from './random.js';
 import { takeToken } from './rate-limit.js';
 import { Registry } from './registry.js';
+import { scanComm, type CommScan } from './scan.js';
 import { emptyErrorCounts, type RouletteStats } from './stats.js';
 import type { ConnectionHandle, Transport } from './transport.js';
 
@@ -91,6 +92,8 @@ export class RouletteCore
   /** The clock this core runs on. */
   readonly clock: Clock;
   private nextId = 1;
+  /** Scratch space of the relay's fast path. */
+  private readonly commScan: CommScan = { ucoStart: -1, ucoEnd: -1 };
   private started = false;
   private readonly authorizeHook: AuthorizeHook | undefined;
   private readonly counters = {
@@ -239,12 +242,19 @@ export class RouletteCore
       this.queue(conn, conn.pending, raw);
       return;
     }
+    // The relay's fast path: a short comm line from a paired client whose uco, if
+    // present, is its own, goes to the peer without being decoded (src/core/scan.ts).
+    const peer = conn.peer;
+    const fast = peer !== undefined && typeof raw !== 'string' && this.isOwnCommLine(conn, raw);
+    if (fast && !this.rateLimited(conn)) {
+      if (!this.forward(conn, peer, raw)) this.refuseFailed(conn, JSON.parse(raw.toString('utf8')) as ClientMessage);
+      return;
+    }
     // The connection has already dropped the "\r" and enforced maxLineBytes (PROTOCOL §1).
     const text = typeof raw === 'string' ? raw : raw.toString('utf8');
     if (BLANK.test(text)) return;
-    // rateLimit: every non-blank line takes a token; Infinity skips the clock read.
-    const rate = this.options.rateLimit;
-    const limited = rate !== Infinity && !takeToken(conn, this.clock.now(), rate, this.options.rateBurst);
+    // rateLimit: every non-blank line takes one token (a fast-path line already took it).
+    const limited = fast || this.rateLimited(conn);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -267,6 +277,41 @@ export class RouletteCore
   onLineTooLong(conn: Connection): void {
     if (conn.pending !== undefined) this.queue(conn, conn.pending, TOO_LONG_LINE);
     else this.refuse(conn, 'message too long', TOO_LONG_MESSAGE);
+  }
+
+  /** Whether `raw` is certainly a `comm` line whose `uco`, if any, is exactly `conn`'s. */
+  private isOwnCommLine(conn: Connection, raw: Buffer): boolean {
+    const scan = this.commScan;
+    if (!scanComm(raw, scan)) return false;
+    if (scan.ucoStart < 0) return true;
+    const uco = conn.uco;
+    if (uco === undefined || scan.ucoEnd - scan.ucoStart !== uco.length) return false;
+    for (let i = 0; i < uco.length; i++) if (raw[scan.ucoStart + i] !== uco.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** rateLimit: takes a token; true when none was left. `Infinity` skips the clock read. */
+  private rateLimited(conn: Connection): boolean {
+    const rate = this.options.rateLimit;
+    return rate !== Infinity && !takeToken(conn, this.clock.now(), rate, this.options.rateBurst);
+  }
+
+  /** PROTOCOL §3 comm: the peer gets the line byte for byte. False when its transport refused it. */
+  private forward(conn: Connection, peer: Connection, raw: Buffer | string): boolean {
+    if (!this.send(peer, raw)) return false;
+    const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+    this.counters.relayedMessages++;
+    this.counters.relayedBytes += bytes;
+    if (this.listenerCount('relayed') > 0) {
+      this.emit('relayed', { from: conn.uco as string, to: peer.uco as string, bytes });
+    }
+    this.applyBackpressure(conn, peer);
+    return true;
+  }
+
+  /** PROTOCOL §3 comm: the write to the peer failed. */
+  private refuseFailed(conn: Connection, msg: ClientMessage): void {
+    this.refuse(conn, 'failed', errorWithMessage('failed', msg));
   }
 
   /** @internal */
@@ -384,17 +429,7 @@ export class RouletteCore
 
   /** @internal PROTOCOL §3 comm: the peer gets the line byte for byte. */
   relay(conn: Connection, peer: Connection, line: ReceivedLine): void {
-    if (!this.send(peer, line.raw)) {
-      this.refuse(conn, 'failed', JSON.stringify({ error: 'failed', msg: line.msg }));
-      return;
-    }
-    const bytes = typeof line.raw === 'string' ? Buffer.byteLength(line.raw) : line.raw.length;
-    this.counters.relayedMessages++;
-    this.counters.relayedBytes += bytes;
-    if (this.listenerCount('relayed') > 0) {
-      this.emit('relayed', { from: conn.uco as string, to: peer.uco as string, bytes });
-    }
-    this.applyBackpressure(conn, peer);
+    if (!this.forward(conn, peer, line.raw)) this.refuseFailed(conn, line.msg);
   }
 
   // ── PairingHost ──────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FAST_SCAN_MAX_BYTES, scanComm, type CommScan } from '../../src/core/scan.js';
+import { ManualClock, MemoryConnection, RouletteCore } from '../../src/index.js';
 
 const out: CommScan = { ucoStart: -1, ucoEnd: -1 };
 
@@ -83,4 +84,42 @@ test('scan: what it leaves to JSON.parse', () => {
   ];
   for (const text of slow) assert.equal(scanComm(Buffer.from(text), out), false, text);
   assert.equal(scanComm(Buffer.from('{"cmd":"exit","cmd":"comm"}'), out), true);
+});
+
+/** A started core on a ManualClock with alice and bob registered and paired. */
+function pairedCore(options: { rateLimit: number; rateBurst: number }): { clock: ManualClock; alice: MemoryConnection; bob: MemoryConnection } {
+  const clock = new ManualClock();
+  const core = new RouletteCore({ clock, ...options });
+  core.start();
+  const alice = new MemoryConnection(core);
+  const bob = new MemoryConnection(core);
+  alice.send({ cmd: 'connect', uco: 'alice', nonce: 1 });
+  bob.send({ cmd: 'connect', uco: 'bob', nonce: 1 });
+  core.pairFreeClients();
+  return { clock, alice, bob };
+}
+
+test('scan: the fast path (bytes) and the ordinary path (strings) answer every line alike, rate limit included', () => {
+  const uco = fc.constantFrom('"alice"', '"bob"', '"al-ice"', '433', '"alice\\u0000"', '{}', '"ALICE"');
+  const commLine = fc.oneof(
+    objectText,
+    fc.tuple(uco, fc.jsonValue({ maxDepth: 2 })).map(([u, v]) => `{"cmd":"comm","uco":${u},"v":${JSON.stringify(v) ?? 'null'}}`),
+    fc.jsonValue({ maxDepth: 2 }).map((v) => `{"cmd":"comm","v":${JSON.stringify(v) ?? 'null'}}`),
+  );
+  const step = fc.tuple(commLine.filter((l) => !l.includes('\n')), fc.integer({ min: 0, max: 400 }));
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 25 }), (steps) => {
+      const bytes = pairedCore({ rateLimit: 10, rateBurst: 3 });
+      const strings = pairedCore({ rateLimit: 10, rateBurst: 3 });
+      for (const [line, ms] of steps) {
+        bytes.clock.advance(ms);
+        strings.clock.advance(ms);
+        bytes.alice.write(`${line}\n`);
+        strings.alice.send(line);
+      }
+      assert.deepEqual(bytes.alice.lines, strings.alice.lines);
+      assert.deepEqual(bytes.bob.lines, strings.bob.lines);
+    }),
+    { numRuns: 300 },
+  );
 });
