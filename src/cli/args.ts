@@ -93,6 +93,8 @@ export interface StartOptions {
   seed: string | undefined;
   /** Silences the INFO log lines (`--quiet`); errors are still written. */
   quiet: boolean;
+  /** Every this many ms, one `STATS` summary line on stderr (`--stats-interval`); 0 for none. */
+  statsIntervalMs: number;
 }
 
 /** The outcome of {@link parseStartArgs}. */
@@ -112,6 +114,7 @@ const STRICT = 'strict';
 const HELP = 'help';
 const TLS_CERT = 'tls-cert';
 const TLS_KEY = 'tls-key';
+const STATS_INTERVAL = 'stats-interval';
 const MAX_PORT = 65_535;
 /** The value of a limit flag that turns the limit off (`Infinity` for the core). */
 const OFF = 'off';
@@ -122,6 +125,7 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set([
   SEED,
   TLS_CERT,
   TLS_KEY,
+  STATS_INTERVAL,
   ...CORE_FLAGS.map((f) => f.flag),
   ...LIMIT_FLAGS.map((f) => f.flag),
 ]);
@@ -239,7 +243,12 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
   const key = values.get(TLS_KEY);
   if (cert === '' || key === '') return usageError(`option --${cert === '' ? TLS_CERT : TLS_KEY} needs a value`);
   if ((cert === undefined) !== (key === undefined)) return usageError(`options --${TLS_CERT} and --${TLS_KEY} go together`);
-  const options: StartOptions = { host, port, core, seed, quiet };
+  const statsText = values.get(STATS_INTERVAL);
+  const statsIntervalMs = statsText === undefined ? 0 : parseNonNegativeInteger(statsText);
+  if (statsIntervalMs === undefined) {
+    return usageError(`invalid value for --${STATS_INTERVAL}: '${statsText}' (expected a non-negative integer, in ms)`);
+  }
+  const options: StartOptions = { host, port, core, seed, quiet, statsIntervalMs };
   if (cert !== undefined && key !== undefined) options.tls = { cert, key };
   return { kind: 'run', options };
 }
@@ -273,6 +282,7 @@ export function startUsage(): string {
     ['--tls-key F', 'the PEM private key of --tls-cert'],
     ['--seed S', 'seed of the pairing randomness, for reproducible pairings'],
     ['--quiet', 'log errors only'],
+    ['--stats-interval N', 'print a STATS summary line to stderr every N ms (default 0: never)'],
     ['-h, --help', 'show this help'],
   ];
   const width = Math.max(...rows.map(([left]) => left.length));

@@ -244,6 +244,19 @@ describe('PROTOCOL §9 chat-roulette start', { timeout: 120_000 }, () => {
     assert.equal(proc.stderr, '');
   });
 
+  test('--stats-interval prints STATS summary lines to stderr, even with --quiet', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { proc, port } = await startServer('--quiet', '--stats-interval', '50', '--pair-delay-ms', '0');
+    const a = new WireClient(port);
+    const b = new WireClient(port);
+    await a.register('a');
+    await b.register('b');
+    await a.peer();
+    a.send({ cmd: 'comm', text: 'hi' });
+    await proc.waitFor('stderr', /^\S+ STATS connections=2 clients=2 pairs=1 epochs=0 relayed=1 relayedBytes=\d+ errors=0$/m);
+    proc.signal('SIGTERM');
+    assert.equal((await proc.exit()).code, 0);
+  });
+
   test('a client that leaves is logged as removed, with the reason', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { proc, port } = await startServer();
     const a = new WireClient(port);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { CORE_FLAGS, LIMIT_FLAGS } from '../../src/cli/args.js';
+import { CORE_FLAGS, LIMIT_FLAGS, startUsage } from '../../src/cli/args.js';
 import { DEFAULTS } from '../../src/index.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -43,7 +43,10 @@ test('README flag table: each option\'s default is the one in DEFAULTS', () => {
   assert.ok(seen.has('strict'), 'strict has a row');
   const flags = rows.map(([flag]) => flag?.split(' ')[0]);
   for (const { flag } of [...CORE_FLAGS, ...LIMIT_FLAGS]) assert.ok(flags.includes(`\`--${flag}`), `--${flag} has a row`);
-  for (const flag of ['--strict', '--tls-cert', '--tls-key']) assert.ok(flags.some((f) => f?.startsWith(`\`${flag}`)), flag);
+  // Every flag of `chat-roulette start --help` has a row.
+  const usageFlags = [...startUsage().matchAll(/^ {2}(?:-h, )?(--[a-z-]+)/gm)].map((m) => m[1]).filter((f) => f !== '--help');
+  assert.ok(usageFlags.length >= 15, 'the usage lists the flags');
+  for (const flag of usageFlags) assert.ok(flags.some((f) => f === `\`${flag}` || f === `\`${flag}\``), `${flag} has a row`);
 });
 
 test('README "Limits" table: each default is the one in DEFAULTS; every limit of DEFAULTS is listed', () => {

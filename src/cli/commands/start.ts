@@ -75,6 +75,7 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
     return EXIT.failure;
   }
   core.start();
+  const stats = options.statsIntervalMs > 0 ? setInterval(printStats, options.statsIntervalMs, core, io) : undefined;
   const { host, port } = server.address();
   // PROTOCOL §9: the only line ever written to stdout.
   io.out(`listening on ${host}:${port}\n`);
@@ -93,6 +94,7 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
     await closed;
   } finally {
     clearTimeout(timer);
+    clearInterval(stats);
     stopSignal.cancel();
     unsubscribe();
   }
@@ -130,6 +132,19 @@ function waitForStopSignal(log: Logger): StopSignalWaiter {
       for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     },
   };
+}
+
+/**
+ * `--stats-interval`: one summary line of `core.stats()` on stderr, `--quiet` or not
+ * (it was asked for): `<ISO time> STATS clients=… pairs=… relayed=… errors=…`.
+ */
+function printStats(core: RouletteCore, io: CliIo): void {
+  const s = core.stats();
+  const errors = Object.values(s.errors).reduce((sum, n) => sum + n, 0);
+  io.err(
+    `${new Date().toISOString()} STATS connections=${s.connections} clients=${s.clients} pairs=${s.pairs} ` +
+      `epochs=${s.epochs} relayed=${s.relayedMessages} relayedBytes=${s.relayedBytes} errors=${errors}\n`,
+  );
 }
 
 function describeError(error: unknown): string {
