@@ -233,10 +233,33 @@ export class RouletteCore
     this.pairing.pairFree();
   }
 
+  /**
+   * Pairs two registered clients now, whatever chance would choose: each leaves its
+   * current pair (those peers become free and are paired as usual), then both get
+   * `{"cmd":"pair"}` (`ucoA` first). Nothing happens if they are already paired
+   * together. For tests and operators; the next epoch pairs at random again.
+   *
+   * @throws {@link RouletteError} `ERR_UNKNOWN_CLIENT` when a uco is not registered or
+   *   its client is dead (PROTOCOL §5), or both ucos are the same.
+   */
+  pair(ucoA: string, ucoB: string): void {
+    const a = this.registry.lookup(ucoA);
+    const b = this.registry.lookup(ucoB);
+    for (const [uco, conn] of [[ucoA, a], [ucoB, b]] as const) {
+      if (conn === undefined) throw new RouletteError('ERR_UNKNOWN_CLIENT', `pair(): '${uco}' is not registered`);
+      if (!this.isLive(conn)) throw new RouletteError('ERR_UNKNOWN_CLIENT', `pair(): '${uco}' is dead (no pong within deadAfterMs)`);
+    }
+    if (a === b) throw new RouletteError('ERR_UNKNOWN_CLIENT', `pair(): cannot pair '${ucoA}' with itself`);
+    this.pairing.pairChosen(a as Connection, b as Connection);
+  }
+
   // ── ConnectionOwner: input from adapters ─────────────────────────────────────
 
   /** @internal */
   onLine(conn: Connection, raw: Buffer | string): void {
+    if (this.listenerCount('traffic') > 0) {
+      this.emit('traffic', { connectionId: conn.id, direction: 'in', line: typeof raw === 'string' ? raw : raw.toString('utf8') });
+    }
     // A connect awaits the authorize hook: later lines wait their turn.
     if (conn.pending !== undefined) {
       this.queue(conn, conn.pending, raw);
@@ -275,8 +298,13 @@ export class RouletteCore
 
   /** @internal PROTOCOL §1: a line longer than maxLineBytes. */
   onLineTooLong(conn: Connection): void {
+    if (this.listenerCount('traffic') > 0) this.emit('traffic', { connectionId: conn.id, direction: 'in', line: '', tooLong: true });
     if (conn.pending !== undefined) this.queue(conn, conn.pending, TOO_LONG_LINE);
     else this.refuse(conn, 'message too long', TOO_LONG_MESSAGE);
+  }
+
+  private traced(conn: Connection, line: string | Buffer): void {
+    this.emit('traffic', { connectionId: conn.id, direction: 'out', line: typeof line === 'string' ? line : line.toString('utf8') });
   }
 
   /** Whether `raw` is certainly a `comm` line whose `uco`, if any, is exactly `conn`'s. */
@@ -337,6 +365,7 @@ export class RouletteCore
   send(conn: Connection, line: string | Buffer): boolean {
     if (conn.state !== 'open') return false;
     const ok = conn.transport.send(line);
+    if (ok && this.listenerCount('traffic') > 0) this.traced(conn, line);
     if (ok) this.checkBuffered(conn);
     return ok;
   }
@@ -351,7 +380,8 @@ export class RouletteCore
   /** @internal Sends the exit notice, then closes; nothing is written after it (PROTOCOL §7). */
   close(conn: Connection, reason: ExitReason, deferTransportClose = false): void {
     if (conn.state !== 'open') return;
-    conn.transport.send(exitMessage(reason));
+    const notice = exitMessage(reason);
+    if (conn.transport.send(notice) && this.listenerCount('traffic') > 0) this.traced(conn, notice);
     conn.state = 'closing';
     const uco = conn.uco;
     this.remove(conn, reason);

@@ -10,7 +10,9 @@ export type RouletteErrorCode =
   /** An option has the wrong type or is out of range. */
   | 'ERR_INVALID_OPTION'
   /** A method was called in a state that does not allow it (e.g. `start()` twice). */
-  | 'ERR_INVALID_STATE';
+  | 'ERR_INVALID_STATE'
+  /** {@link RouletteCore.pair} named a uco that is not registered, or a client that is dead. */
+  | 'ERR_UNKNOWN_CLIENT';
 
 /**
  * The error thrown by the library's API. Match on {@link RouletteError.code}, which is

@@ -64,8 +64,11 @@ export interface UnregisteredEvent {
   reason: LeaveReason;
 }
 
-/** How a pair was formed. */
-export type PairKind = 'epoch' | 'immediate';
+/**
+ * How a pair was formed: at an epoch boundary, between epochs for free clients, or
+ * chosen through {@link RouletteCore.pair}.
+ */
+export type PairKind = 'epoch' | 'immediate' | 'chosen';
 
 /** Payload of `paired`. */
 export interface PairedEvent {
@@ -79,8 +82,8 @@ export interface PairedEvent {
   epoch: number;
 }
 
-/** Why a pair ended. */
-export type UnpairReason = 'epoch' | LeaveReason;
+/** Why a pair ended: a new epoch, {@link RouletteCore.pair} choosing other peers, or a side leaving. */
+export type UnpairReason = 'epoch' | 'repaired' | LeaveReason;
 
 /** Payload of `unpaired`. */
 export interface UnpairedEvent {
@@ -110,6 +113,21 @@ export interface ProtocolErrorEvent {
   uco: string | undefined;
   /** Which error reply it got. */
   kind: ErrorKind;
+}
+
+/** Payload of `traffic`. */
+export interface TrafficEvent {
+  /** The connection the line went through. */
+  connectionId: number;
+  /** `in`: received from the client; `out`: written to it. */
+  direction: 'in' | 'out';
+  /**
+   * The line, without terminator, decoded as UTF-8. A received line longer than
+   * `maxLineBytes` is not kept: `line` is `""` and {@link TrafficEvent.tooLong} is set.
+   */
+  line: string;
+  /** Set on a received line that exceeded `maxLineBytes`. */
+  tooLong?: true;
 }
 
 /** Payload of `epochStarted`. */
@@ -147,6 +165,11 @@ export interface RouletteEvents {
   relayed: [event: RelayedEvent];
   /** A client's message was refused with an error reply. */
   protocolError: [event: ProtocolErrorEvent];
+  /**
+   * Every line in and out, for transcripts and debugging. Emitted only while listened
+   * to; costs a string per line then.
+   */
+  traffic: [event: TrafficEvent];
   /** A pairing epoch began and its pairs were formed. */
   epochStarted: [event: EpochStartedEvent];
 }

@@ -135,6 +135,18 @@ export class PairingScheduler {
     }
   }
 
+  /**
+   * Pairs `a` with `b` now, whatever chance would choose: each leaves its current pair
+   * (reason `repaired`; the other sides become free and are paired as usual).
+   */
+  pairChosen(a: Connection, b: Connection): void {
+    if (a.peer === b) return;
+    this.leave(a, 'repaired');
+    this.leave(b, 'repaired');
+    this.link(a, b);
+    this.host.onPaired(a, b, 'chosen');
+  }
+
   /** Pairs the free clients now, at random (the `pairDelayMs` timer calls this). */
   pairFree(): void {
     if (this.freeTimer !== undefined) {

@@ -8,11 +8,10 @@
  */
 import type { Duplex } from 'node:stream';
 import { ManualClock } from '../core/clock.js';
-import type { Connection } from '../core/connection.js';
 import { RouletteCore } from '../core/core.js';
 import type { RouletteOptions } from '../core/options.js';
-import { seededRandom, type Random } from '../core/random.js';
-import type { ConnectionHandle, Transport } from '../core/transport.js';
+import { seededRandom } from '../core/random.js';
+import type { TrafficEvent } from '../core/events.js';
 import { connectInProcess } from '../transports/in-process.js';
 import { MemoryConnection, type MemoryConnectionOptions } from '../transports/memory.js';
 
@@ -60,85 +59,6 @@ export interface TranscriptEntry {
   at: number;
 }
 
-/** Randomness that can be told its next values; otherwise a seeded sequence. */
-class SteerableRandom {
-  private readonly forced: number[] = [];
-
-  constructor(private readonly base: Random) {}
-
-  readonly next: Random = () => this.forced.shift() ?? this.base();
-
-  /** The next calls return `values`, in order. */
-  force(...values: number[]): void {
-    this.forced.push(...values);
-  }
-
-  /** Drops the forced values not used. */
-  unforce(): void {
-    this.forced.length = 0;
-  }
-}
-
-/** Where the recording core reports each line. */
-type TrafficSink = (connectionId: number, direction: TranscriptEntry['direction'], line: string, tooLong?: true) => void;
-
-const decoder = new TextDecoder();
-
-/** Wraps a transport so that every line the core writes to it is recorded. */
-function recordingTransport(inner: Transport, sink: TrafficSink, owner: { id: number }): Transport {
-  const transport: Transport = {
-    remoteAddress: inner.remoteAddress,
-    send(line) {
-      const ok = inner.send(line);
-      if (ok) sink(owner.id, 'received', typeof line === 'string' ? line : decoder.decode(line));
-      return ok;
-    },
-    close: () => inner.close(),
-  };
-  // Optional members only when the inner transport has them: the core tests for their presence.
-  if (inner.destroy !== undefined) transport.destroy = () => inner.destroy?.();
-  if (inner.bufferedBytes !== undefined) transport.bufferedBytes = () => inner.bufferedBytes?.() ?? 0;
-  if (inner.pause !== undefined) transport.pause = () => inner.pause?.();
-  if (inner.resume !== undefined) transport.resume = () => inner.resume?.();
-  return transport;
-}
-
-/**
- * A core that records every line at its boundary, whatever the transport: lines in
- * (after framing) and lines out. Observation only; behaviour is the core's.
- */
-class RecordingCore extends RouletteCore {
-  constructor(
-    options: RouletteOptions,
-    private readonly sink: TrafficSink,
-  ) {
-    super(options);
-  }
-
-  override connect(transport: Transport): ConnectionHandle {
-    // The core numbers the connection inside connect(), before it can send anything.
-    const owner = { id: 0 };
-    const handle = super.connect(recordingTransport(transport, this.sink, owner));
-    owner.id = handle.id;
-    return handle;
-  }
-
-  /** @internal */
-  override onLine(conn: Connection, raw: Buffer | string): void {
-    this.sink(conn.id, 'sent', typeof raw === 'string' ? raw : raw.toString('utf8'));
-    super.onLine(conn, raw);
-  }
-
-  /** @internal */
-  override onLineTooLong(conn: Connection): void {
-    this.sink(conn.id, 'sent', '', true);
-    super.onLineTooLong(conn);
-  }
-}
-
-/** A value nudged just below 1: Fisher–Yates then keeps every element in place. */
-const KEEP_ORDER = 1 - Number.EPSILON;
-
 /** Event-loop turns without any traffic after which {@link Harness.settle} returns. */
 const QUIET_TURNS = 3;
 
@@ -178,7 +98,6 @@ export class Harness {
   readonly clock: ManualClock;
   /** The core, started. */
   readonly core: RouletteCore;
-  private readonly random: SteerableRandom;
   private readonly maxSettleTurns: number;
   private readonly entries: TranscriptEntry[] = [];
   /** Connection id → every uco it registered. */
@@ -191,9 +110,9 @@ export class Harness {
   /** Prefer {@link createHarness}. */
   constructor(options: HarnessOptions = {}) {
     this.clock = new ManualClock(options.startTime ?? 0);
-    this.random = new SteerableRandom(seededRandom(options.seed ?? 'harness'));
     this.maxSettleTurns = options.maxSettleTurns ?? 10_000;
-    this.core = new RecordingCore({ ...options.core, clock: this.clock, random: this.random.next }, this.record.bind(this));
+    this.core = new RouletteCore({ ...options.core, clock: this.clock, random: seededRandom(options.seed ?? 'harness') });
+    this.core.on('traffic', (event) => this.record(event));
     this.core.on('registered', ({ connectionId, uco }) => this.noteUco(connectionId, uco));
     this.core.start();
   }
@@ -280,8 +199,8 @@ export class Harness {
    * together are left as they are (nothing is sent). The next epoch pairs at random
    * again.
    *
-   * @throws Error when either uco is not registered or is dead (PROTOCOL §5), or
-   *   both are the same.
+   * @throws {@link RouletteError} `ERR_UNKNOWN_CLIENT` when either uco is not
+   *   registered or is dead (PROTOCOL §5), or both are the same.
    *
    * @example
    * ```ts
@@ -291,28 +210,7 @@ export class Harness {
    */
   pair(ucoA: string, ucoB: string): void {
     this.assertOpen('pair');
-    const { registry, pairing } = this.core;
-    const a = registry.lookup(ucoA);
-    const b = registry.lookup(ucoB);
-    if (a === undefined) throw new Error(`harness.pair(): '${ucoA}' is not registered`);
-    if (b === undefined) throw new Error(`harness.pair(): '${ucoB}' is not registered`);
-    if (a === b) throw new Error(`harness.pair(): cannot pair '${ucoA}' with itself`);
-    if (a.peer === b) return;
-    // Dissolve current pairs: their other sides become free (PROTOCOL §6 "when a client leaves").
-    if (a.peer !== undefined) pairing.leave(a, 'epoch');
-    if (b.peer !== undefined) pairing.leave(b, 'epoch');
-    // Pair exactly a and b: make them the only free clients, keep their order in
-    // the shuffle, then give the others back to the scheduler.
-    const others = [...pairing.free].filter((conn) => conn !== a && conn !== b);
-    pairing.free.clear();
-    pairing.free.add(a);
-    pairing.free.add(b);
-    this.random.force(KEEP_ORDER);
-    pairing.pairFree();
-    this.random.unforce();
-    for (const conn of others) pairing.join(conn);
-    // PROTOCOL §5: the scheduler never pairs a dead client (its last pong too old).
-    if (a.peer !== b) throw new Error(`harness.pair(): '${ucoA}' or '${ucoB}' is dead (no pong within deadAfterMs)`);
+    this.core.pair(ucoA, ucoB);
   }
 
   /**
@@ -377,11 +275,16 @@ export class Harness {
     await this.settle();
   }
 
-  /** Called by the recording core for every line in or out. */
-  private record(connectionId: number, direction: TranscriptEntry['direction'], line: string, tooLong?: true): void {
+  /** Every line in or out, from the core's `traffic` event. */
+  private record(event: TrafficEvent): void {
     this.activity++;
-    const entry: TranscriptEntry = { direction, line, connectionId, at: this.clock.now() };
-    if (tooLong) entry.tooLong = true;
+    const entry: TranscriptEntry = {
+      direction: event.direction === 'in' ? 'sent' : 'received',
+      line: event.line,
+      connectionId: event.connectionId,
+      at: this.clock.now(),
+    };
+    if (event.tooLong === true) entry.tooLong = true;
     this.entries.push(entry);
   }
 

@@ -41,7 +41,7 @@ export function publicApiTypes(): void {
   core.on('paired', (e) => {
     expectTrue<Equal<typeof e, PairedEvent>>();
     expectTrue<Equal<typeof e.kind, PairKind>>();
-    expectTrue<Equal<PairKind, 'epoch' | 'immediate'>>();
+    expectTrue<Equal<PairKind, 'epoch' | 'immediate' | 'chosen'>>();
     const uco: string = e.a;
     const epoch: number = e.epoch;
     void uco;
@@ -81,7 +81,7 @@ export function publicApiTypes(): void {
     void e;
   });
   expectTrue<Equal<RouletteEvents['paired'], [event: PairedEvent]>>();
-  expectTrue<Equal<UnpairReason, 'epoch' | LeaveReason>>();
+  expectTrue<Equal<UnpairReason, 'epoch' | 'repaired' | LeaveReason>>();
   expectTrue<Equal<Extract<LeaveReason, ExitReason>, ExitReason>>();
 
   // @ts-expect-error an event that does not exist

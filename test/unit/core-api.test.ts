@@ -344,3 +344,61 @@ test('a listener that inspects the core mid-event sees a consistent state', () =
   h.pair('x', 'y');
   h.core.nextEpoch();
 });
+
+test('pair(): two chosen clients are paired now; their former peers become free and are paired as usual', () => {
+  const h = harness();
+  const [a, b] = h.pair('a', 'b');
+  const [c, d] = h.pair('c', 'd');
+  const unpaired: Array<[string, string, string]> = [];
+  const paired: Array<[string, string, string]> = [];
+  h.core.on('unpaired', (e) => unpaired.push([e.a, e.b, e.reason]));
+  h.core.on('paired', (e) => paired.push([e.a, e.b, e.kind]));
+  h.core.pair('a', 'c');
+  assert.deepEqual(fresh(a), [pairLine('c')]);
+  assert.deepEqual(fresh(c), [pairLine('a')]);
+  assert.deepEqual(unpaired, [['a', 'b', 'repaired'], ['c', 'd', 'repaired']]);
+  assert.deepEqual(paired, [['a', 'c', 'chosen']]);
+  h.clock.advance(h.core.options.pairDelayMs);
+  assert.deepEqual(fresh(b), [pairLine('d')]);
+  assert.deepEqual(fresh(d), [pairLine('b')]);
+  h.core.pair('c', 'a'); // already together: nothing
+  assert.deepEqual([...fresh(a), ...fresh(c)], []);
+});
+
+test('pair(): an unknown or identical client, or one dropped as dead, is ERR_UNKNOWN_CLIENT', () => {
+  const h = harness();
+  h.client('a');
+  h.client('b');
+  const unknown = (fn: () => void, message: RegExp): void =>
+    assert.throws(fn, (err: unknown) => err instanceof RouletteError && err.code === 'ERR_UNKNOWN_CLIENT' && message.test(err.message));
+  unknown(() => h.core.pair('a', 'zz'), /'zz' is not registered/);
+  unknown(() => h.core.pair('a', 'a'), /itself/);
+  h.clock.advance(h.core.options.deadAfterMs - 1);
+  h.core.client('a'); // still registered: its deadline timer fires at deadAfterMs
+  h.clock.advance(1);
+  unknown(() => h.core.pair('a', 'b'), /'a' is not registered/);
+});
+
+test('traffic event: every line in and out, with over-long lines marked, only while listened to', () => {
+  const h = harness({ maxLineBytes: 40 });
+  const seen: string[] = [];
+  const listener = (e: { direction: string; line: string; tooLong?: true }): void => {
+    seen.push(`${e.direction} ${e.tooLong === true ? '(too long)' : e.line}`);
+  };
+  h.core.on('traffic', listener);
+  const conn = h.open();
+  conn.write('{"cmd":"connect","uco":"a","nonce":5}\n');
+  conn.write(`${'x'.repeat(50)}\n`);
+  conn.send({ cmd: 'exit' });
+  assert.deepEqual(seen, [
+    'in {"cmd":"connect","uco":"a","nonce":5}',
+    'out {"ack":"5"}',
+    'in (too long)',
+    'out {"error":"message too long"}',
+    'in {"cmd":"exit"}',
+    'out {"exit":true,"reason":"client exit"}',
+  ]);
+  h.core.off('traffic', listener);
+  h.open().send({ cmd: 'pong' });
+  assert.equal(seen.length, 6);
+});
