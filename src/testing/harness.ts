@@ -199,7 +199,7 @@ export class Harness {
    * together are left as they are (nothing is sent). The next epoch pairs at random
    * again.
    *
-   * @throws {@link RouletteError} `ERR_UNKNOWN_CLIENT` when either uco is not
+   * @throws `RouletteError` with code `ERR_UNKNOWN_CLIENT` when either uco is not
    *   registered or is dead (PROTOCOL §5), or both are the same.
    *
    * @example

@@ -39,13 +39,34 @@ import {
 export const DH_OID = '1.2.840.113549.1.3.1';
 
 /** Smallest and largest `p` accepted from a peer, in bits (the JDK's own DH limits). */
-export const DH_PRIME_BITS = Object.freeze({ min: 512, max: 8192 });
+export const DH_PRIME_BITS = Object.freeze({
+  /** Smallest accepted size of `p`, in bits. */
+  min: 512,
+  /** Largest accepted size of `p`, in bits. */
+  max: 8192,
+});
 
 /** Length of an HmacSHA1 output in bytes. */
 const HMAC_SHA1_BYTES = 20;
 
 /** Either a value or the plain-words reason there is none. */
-export type DhResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+export type DhResult<T> = DhSuccess<T> | DhFailure;
+
+/** A {@link DhResult} that holds a value. */
+export interface DhSuccess<T> {
+  /** Always true. */
+  readonly ok: true;
+  /** The value. */
+  readonly value: T;
+}
+
+/** A {@link DhResult} that holds why there is no value. */
+export interface DhFailure {
+  /** Always false. */
+  readonly ok: false;
+  /** Why, in plain words (e.g. "dh2 carried no dhpub"). */
+  readonly reason: string;
+}
 
 /** DH domain parameters: prime `p`, generator `g`, optional private-value length `l` in bits. */
 export interface DhGroup {

@@ -29,6 +29,7 @@ const TAG_NAMES: Readonly<Record<number, string>> = {
 
 /** A DER structure that does not parse; `message` says what and where, in plain words. */
 export class DerError extends Error {
+  /** Always `"DerError"`. */
   override readonly name = 'DerError';
 }
 
