@@ -1,6 +1,7 @@
 /**
  * Shared helpers of the core's unit tests: a started core on a {@link ManualClock},
- * in-memory clients, and a cursor over each client's raw output lines.
+ * in-memory clients, a cursor over each client's raw output lines, and a wait for
+ * registered clients.
  */
 import { ManualClock, MemoryConnection, RouletteCore, type RouletteOptions } from '../../src/index.js';
 
@@ -73,4 +74,17 @@ export function pong(...conns: MemoryConnection[]): void {
 /** The uco of `conn`'s current peer, read from the core. */
 export function peerOf(core: RouletteCore, uco: string): string | undefined {
   return core.client(uco)?.peer;
+}
+
+/** Resolves once `core` has `count` registered clients (eventemitter3 has no `once()` helper). */
+export function registered(core: RouletteCore, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (core.clients().length < count) return;
+      core.off('registered', check);
+      resolve();
+    };
+    core.on('registered', check);
+    check();
+  });
 }

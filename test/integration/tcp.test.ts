@@ -7,24 +7,14 @@ import net from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { RouletteCore, type ConnectionClosedEvent, type RouletteOptions } from '../../src/index.js';
 import { listen, type RouletteServer } from '../../src/transports/index.js';
+import { LineReader } from '../helpers/line-reader.js';
 
-const PING = '{"cmd":"ping"}';
 const T = { timeout: 10_000 };
 
 /** A test client on a real socket: collects the server's lines, raw and decoded. */
-class TcpClient {
-  readonly raw: Buffer[] = [];
-  readonly lines: string[] = [];
-  ended = false;
-  private pending = Buffer.alloc(0);
-  private cursor = 0;
-  private waiters: Array<() => void> = [];
-
+class TcpClient extends LineReader {
   private constructor(readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onEnded());
-    socket.on('close', () => this.onEnded());
-    socket.on('error', () => undefined);
+    super(socket);
   }
 
   static connect(port: number): Promise<TcpClient> {
@@ -48,64 +38,9 @@ class TcpClient {
     return new Promise((resolve, reject) => this.socket.write(data, (e) => (e ? reject(e) : resolve())));
   }
 
-  /** The next line not returned yet, pings skipped. */
-  async next(): Promise<string> {
-    for (;;) {
-      while (this.cursor < this.lines.length) {
-        const line = this.lines[this.cursor++] as string;
-        if (line !== PING) return line;
-      }
-      if (this.ended) throw new Error('connection ended while waiting for a line');
-      await this.wait();
-    }
-  }
-
-  /** Resolves once the server ended the connection; fails if a line came after the last read one. */
-  async end(): Promise<void> {
-    while (!this.ended) await this.wait();
-    assert.deepEqual(this.lines.slice(this.cursor).filter((l) => l !== PING), [], 'nothing after the exit');
-  }
-
-  /** Waits until `count` lines have arrived in all. */
-  async received(count: number): Promise<void> {
-    while (this.lines.length < count) {
-      if (this.ended) throw new Error(`connection ended after ${this.lines.length} lines`);
-      await this.wait();
-    }
-  }
-
   async register(uco: string, nonce = 1): Promise<void> {
     this.send({ cmd: 'connect', uco, nonce });
     assert.equal(await this.next(), `{"ack":"${nonce}"}`);
-  }
-
-  private onData(chunk: Buffer): void {
-    let data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    let start = 0;
-    for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
-      const line = Buffer.from(data.subarray(start, nl));
-      this.raw.push(line);
-      this.lines.push(line.toString('utf8'));
-      start = nl + 1;
-    }
-    data = data.subarray(start);
-    this.pending = Buffer.from(data);
-    this.wake();
-  }
-
-  private onEnded(): void {
-    this.ended = true;
-    this.wake();
-  }
-
-  private wait(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
   }
 }
 

@@ -9,6 +9,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { RouletteCore } from '../../src/core/core.js';
 import { connectInProcess } from '../../src/transports/in-process.js';
 import { attachReferencePeer, readRoundLog, type DhRoundEvent, type ReferencePeerHandle } from '../../src/testing/dh/index.js';
+import { registered } from '../helpers/core.js';
 
 /** Resolves at the first `finish` or `fail` event of `handle`'s peer. */
 function roundEnd(handle: ReferencePeerHandle): Promise<DhRoundEvent> {
@@ -19,19 +20,6 @@ function roundEnd(handle: ReferencePeerHandle): Promise<DhRoundEvent> {
       resolve(e);
     };
     handle.peer.on('round', onRound);
-  });
-}
-
-/** Resolves once `core` has `count` registered clients (eventemitter3 has no `once()` helper). */
-function registered(core: RouletteCore, count: number): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (core.clients().length < count) return;
-      core.off('registered', check);
-      resolve();
-    };
-    core.on('registered', check);
-    check();
   });
 }
 

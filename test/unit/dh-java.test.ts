@@ -15,23 +15,11 @@ import { ManualClock } from '../../src/core/clock.js';
 import { RouletteCore } from '../../src/core/core.js';
 import { connectInProcess } from '../../src/transports/in-process.js';
 import { attachReferencePeer, type DhRoundEvent, type DhRole } from '../../src/testing/dh/index.js';
+import { registered } from '../helpers/core.js';
 
 const SOURCE = fileURLToPath(new URL('../../tools/dh-fixtures/JavaDhClient.java', import.meta.url));
 const javac = spawnSync('javac', ['-version'], { stdio: 'ignore' });
 const skip = javac.error !== undefined || javac.status !== 0 ? 'javac not found: JDK end-to-end check skipped' : false;
-
-/** Resolves once `core` has `count` registered clients (eventemitter3 has no `once()` helper). */
-function registered(core: RouletteCore, count: number): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (core.clients().length < count) return;
-      core.off('registered', check);
-      resolve();
-    };
-    core.on('registered', check);
-    check();
-  });
-}
 
 describe('DH-EXERCISE end to end with the JDK (JavaDhClient)', { skip, timeout: 60_000, concurrency: true }, () => {
   let classes = '';

@@ -1,8 +1,8 @@
 /** PROTOCOL §8 Defaults in one place. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { DEFAULTS, IDENTITY_MAX_LENGTH, ManualClock, RouletteCore, resolveOptions } from '../../src/index.js';
+import { readSharedProtocol } from '../helpers/protocol-md.js';
 
 /** PROTOCOL §8, as written there (TCP host and port belong to the TCP transport, not the core). */
 const TABLE = {
@@ -31,16 +31,8 @@ test('PROTOCOL §8: a core built without options runs on DEFAULTS', () => {
 });
 
 test('PROTOCOL §8: the table in PROTOCOL.md agrees with DEFAULTS, row by row', (t) => {
-  let text: string;
-  try {
-    text = readFileSync(new URL('../../../shared/PROTOCOL.md', import.meta.url), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      t.skip('../shared/PROTOCOL.md is not present');
-      return;
-    }
-    throw err;
-  }
+  const text = readSharedProtocol(t);
+  if (text === undefined) return;
   const section = /^## 8\. [^\n]*\n([\s\S]*?)(?=^## )/m.exec(text)?.[1];
   assert.ok(section !== undefined, 'PROTOCOL.md has a section 8');
   const rows = section

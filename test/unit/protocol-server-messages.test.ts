@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ADDED_EXIT_REASONS, EXIT_REASONS, MemoryConnection } from '../../src/index.js';
 import { exitLine, fresh, harness, pairLine, PING, pong } from '../helpers/core.js';
+import { readSharedProtocol } from '../helpers/protocol-md.js';
 
 test('PROTOCOL §4: {"ack":"<nonce>"} after connect', () => {
   const h = harness();
@@ -79,16 +80,8 @@ test('PROTOCOL §4: the exit reasons are exactly the listed ones, then this serv
 });
 
 test('PROTOCOL §4: EXIT_REASONS match the reasons listed in PROTOCOL.md', (t) => {
-  let text: string;
-  try {
-    text = readFileSync(new URL('../../../shared/PROTOCOL.md', import.meta.url), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      t.skip('../shared/PROTOCOL.md is not present');
-      return;
-    }
-    throw err;
-  }
+  const text = readSharedProtocol(t);
+  if (text === undefined) return;
   const match = /Reasons for `exit`:([^.]*)\./.exec(text);
   assert.ok(match?.[1], 'PROTOCOL.md §4 lists the exit reasons');
   const listed = [...match[1].matchAll(/`([^`]+)`/g)].map((m) => m[1]);

@@ -6,79 +6,12 @@ import type { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
 import { ManualClock, RouletteCore, RouletteError, type ConnectionClosedEvent, type ConnectionHandle, type RouletteOptions } from '../../src/index.js';
 import { attachStream, connectInProcess, duplexPair, type StreamOptions } from '../../src/transports/index.js';
+import { LineReader } from '../helpers/line-reader.js';
 
-const PING = '{"cmd":"ping"}';
 /** Every test is bounded in time. */
 const T = { timeout: 5_000 };
 /** Both ends behave like sockets: an end read is answered with an end. */
 const SOCKET_LIKE = { allowHalfOpen: false };
-
-/** Reads the server's lines from the client end of a pair. */
-class LineReader {
-  readonly lines: string[] = [];
-  readonly raw: Buffer[] = [];
-  ended = false;
-  closed = false;
-  private pending = Buffer.alloc(0);
-  private cursor = 0;
-  private waiters: Array<() => void> = [];
-
-  constructor(readonly stream: Duplex) {
-    stream.on('data', (chunk: Buffer) => {
-      let data = Buffer.concat([this.pending, chunk]);
-      for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a)) {
-        const line = data.subarray(0, nl);
-        this.raw.push(Buffer.from(line));
-        this.lines.push(line.toString('utf8'));
-        data = data.subarray(nl + 1);
-      }
-      this.pending = Buffer.from(data);
-      this.wake();
-    });
-    stream.on('end', () => {
-      this.ended = true;
-      this.wake();
-    });
-    stream.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    stream.on('error', () => undefined);
-  }
-
-  /** The next line not yet returned, pings skipped. */
-  async next(): Promise<string> {
-    for (;;) {
-      while (this.cursor < this.lines.length) {
-        const line = this.lines[this.cursor++] as string;
-        if (line !== PING) return line;
-      }
-      if (this.ended || this.closed) throw new Error('stream ended while waiting for a line');
-      await this.wait();
-    }
-  }
-
-  /** Parsed {@link LineReader.next}. */
-  async nextMessage(): Promise<Record<string, unknown>> {
-    return JSON.parse(await this.next()) as Record<string, unknown>;
-  }
-
-  /** Resolves when the server ended the stream; fails on any further line. */
-  async end(): Promise<void> {
-    while (!this.ended && !this.closed) await this.wait();
-    assert.deepEqual(this.lines.slice(this.cursor).filter((l) => l !== PING), [], 'no line after the exit');
-  }
-
-  private wait(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
-  }
-}
 
 interface Client {
   /** The client's end. */
