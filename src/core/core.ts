@@ -32,14 +32,11 @@ import { PairingScheduler, type PairingHost } from './pairing.js';
 import type { Random } from './random.js';
 import { takeToken } from './rate-limit.js';
 import { Registry } from './registry.js';
-import { scanComm, type CommScan } from './scan.js';
+import { Relay, type RelayHost } from './relay.js';
 import { emptyErrorCounts, type RouletteStats } from './stats.js';
 import type { ConnectionHandle, Transport } from './transport.js';
 
 const log = createDebug('chat-roulette:core');
-
-/** A sender is paused while its peer holds more unsent output than this (bytes). */
-const PAUSE_SENDER_ABOVE_BYTES = 64 * 1024;
 
 /** PROTOCOL §1: empty lines, after trimming ASCII whitespace, are ignored. */
 const BLANK = /^[\t\n\v\f\r ]*$/;
@@ -79,7 +76,7 @@ export interface ClientInfo {
  */
 export class RouletteCore
   extends EventEmitter<RouletteEvents>
-  implements CommandContext, ConnectionOwner, PairingHost, LivenessHost
+  implements CommandContext, ConnectionOwner, PairingHost, LivenessHost, RelayHost
 {
   /** @internal The resolved options (defaults applied). */
   readonly options: ResolvedOptions;
@@ -89,11 +86,11 @@ export class RouletteCore
   readonly pairing: PairingScheduler;
   /** @internal */
   readonly liveness: LivenessTracker;
+  /** @internal */
+  readonly relayer = new Relay(this);
   /** The clock this core runs on. */
   readonly clock: Clock;
   private nextId = 1;
-  /** Scratch space of the relay's fast path. */
-  private readonly commScan: CommScan = { ucoStart: -1, ucoEnd: -1 };
   private started = false;
   private readonly authorizeHook: AuthorizeHook | undefined;
   private readonly counters = {
@@ -268,9 +265,9 @@ export class RouletteCore
     // The relay's fast path: a short comm line from a paired client whose uco, if
     // present, is its own, goes to the peer without being decoded (src/core/scan.ts).
     const peer = conn.peer;
-    const fast = peer !== undefined && typeof raw !== 'string' && this.isOwnCommLine(conn, raw);
+    const fast = peer !== undefined && typeof raw !== 'string' && this.relayer.isOwnCommLine(conn, raw);
     if (fast && !this.rateLimited(conn)) {
-      if (!this.forward(conn, peer, raw)) this.refuseFailed(conn, JSON.parse(raw.toString('utf8')) as ClientMessage);
+      if (!this.relayer.forward(conn, peer, raw)) this.refuseFailed(conn, JSON.parse(raw.toString('utf8')) as ClientMessage);
       return;
     }
     // The connection has already dropped the "\r" and enforced maxLineBytes (PROTOCOL §1).
@@ -307,34 +304,17 @@ export class RouletteCore
     this.emit('traffic', { connectionId: conn.id, direction: 'out', line: typeof line === 'string' ? line : line.toString('utf8') });
   }
 
-  /** Whether `raw` is certainly a `comm` line whose `uco`, if any, is exactly `conn`'s. */
-  private isOwnCommLine(conn: Connection, raw: Buffer): boolean {
-    const scan = this.commScan;
-    if (!scanComm(raw, scan)) return false;
-    if (scan.ucoStart < 0) return true;
-    const uco = conn.uco;
-    if (uco === undefined || scan.ucoEnd - scan.ucoStart !== uco.length) return false;
-    for (let i = 0; i < uco.length; i++) if (raw[scan.ucoStart + i] !== uco.charCodeAt(i)) return false;
-    return true;
-  }
-
   /** rateLimit: takes a token; true when none was left. `Infinity` skips the clock read. */
   private rateLimited(conn: Connection): boolean {
     const rate = this.options.rateLimit;
     return rate !== Infinity && !takeToken(conn, this.clock.now(), rate, this.options.rateBurst);
   }
 
-  /** PROTOCOL §3 comm: the peer gets the line byte for byte. False when its transport refused it. */
-  private forward(conn: Connection, peer: Connection, raw: Buffer | string): boolean {
-    if (!this.send(peer, raw)) return false;
-    const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+  /** @internal {@link RelayHost}: counts and reports a relayed line. */
+  onRelayed(from: Connection, to: Connection, bytes: number): void {
     this.counters.relayedMessages++;
     this.counters.relayedBytes += bytes;
-    if (this.listenerCount('relayed') > 0) {
-      this.emit('relayed', { from: conn.uco as string, to: peer.uco as string, bytes });
-    }
-    this.applyBackpressure(conn, peer);
-    return true;
+    if (this.listenerCount('relayed') > 0) this.emit('relayed', { from: from.uco as string, to: to.uco as string, bytes });
   }
 
   /** PROTOCOL §3 comm: the write to the peer failed. */
@@ -344,7 +324,7 @@ export class RouletteCore
 
   /** @internal */
   onDrained(conn: Connection): void {
-    this.releaseBlockedSenders(conn);
+    this.relayer.releaseBlockedSenders(conn);
   }
 
   /** @internal PROTOCOL §5: a transport that closes or errors is removed at once. */
@@ -459,7 +439,7 @@ export class RouletteCore
 
   /** @internal PROTOCOL §3 comm: the peer gets the line byte for byte. */
   relay(conn: Connection, peer: Connection, line: ReceivedLine): void {
-    if (!this.forward(conn, peer, line.raw)) this.refuseFailed(conn, line.msg);
+    if (!this.relayer.forward(conn, peer, line.raw)) this.refuseFailed(conn, line.msg);
   }
 
   // ── PairingHost ──────────────────────────────────────────────────────────────
@@ -487,8 +467,8 @@ export class RouletteCore
 
   /** @internal */
   onUnpaired(a: Connection, b: Connection, reason: UnpairReason): void {
-    this.releaseBlockedSenders(a);
-    this.releaseBlockedSenders(b);
+    this.relayer.releaseBlockedSenders(a);
+    this.relayer.releaseBlockedSenders(b);
     if (this.listenerCount('unpaired') > 0) {
       this.emit('unpaired', { a: a.uco ?? '', b: b.uco ?? '', reason });
     }
@@ -569,12 +549,7 @@ export class RouletteCore
     this.unregister(conn, reason);
     this.liveness.forget(conn);
     this.registry.close(conn);
-    this.releaseBlockedSenders(conn);
-    const blocker = conn.pausedBy;
-    if (blocker !== undefined) {
-      blocker.blockedSenders?.delete(conn);
-      conn.pausedBy = undefined;
-    }
+    this.relayer.forget(conn);
   }
 
   /** The slow-consumer limit: too much unsent output closes the connection. */
@@ -582,26 +557,6 @@ export class RouletteCore
     const limit = this.options.maxBufferedBytes;
     if (limit === Infinity || conn.transport.bufferedBytes === undefined) return;
     if (conn.transport.bufferedBytes() > limit) this.close(conn, 'slow consumer');
-  }
-
-  /** Pauses a sender whose peer is not keeping up; it resumes when the peer drains or leaves. */
-  private applyBackpressure(sender: Connection, peer: Connection): void {
-    if (sender.pausedBy !== undefined || sender.transport.pause === undefined) return;
-    if (peer.state !== 'open' || peer.transport.bufferedBytes === undefined) return;
-    if (peer.transport.bufferedBytes() <= PAUSE_SENDER_ABOVE_BYTES) return;
-    sender.pausedBy = peer;
-    (peer.blockedSenders ??= new Set()).add(sender);
-    sender.transport.pause();
-  }
-
-  private releaseBlockedSenders(conn: Connection): void {
-    const blocked = conn.blockedSenders;
-    if (blocked === undefined || blocked.size === 0) return;
-    conn.blockedSenders = undefined;
-    for (const sender of blocked) {
-      sender.pausedBy = undefined;
-      if (sender.state === 'open') sender.transport.resume?.();
-    }
   }
 
   private describe(conn: Connection): ClientInfo {
