@@ -78,7 +78,7 @@ export class RouletteCore
   extends EventEmitter<RouletteEvents>
   implements CommandContext, ConnectionOwner, PairingHost, LivenessHost, RelayHost
 {
-  /** @internal The resolved options (defaults applied). */
+  /** The resolved options: what was given, {@link DEFAULTS} for the rest. */
   readonly options: ResolvedOptions;
   /** @internal */
   readonly registry = new Registry();
