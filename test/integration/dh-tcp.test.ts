@@ -1,0 +1,165 @@
+/**
+ * The DH exercise end to end over real TCP on 127.0.0.1 (DH-EXERCISE.md, PROTOCOL §9):
+ * `chat-roulette start`, `chat-roulette peer --log FILE` and the JDK client
+ * tools/dh-fixtures/JavaDhClient.java as three processes. The Java client plays two
+ * rounds with the reference peer (the second after re-pairing at the next epoch),
+ * then `chat-roulette report FILE` must count them. Skipped when `javac` or `java` is
+ * missing. Every wait is bounded; `after` kills, by pid, only the processes started
+ * here, and removes the temporary directory.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { DhReport } from '../../src/testing/report.js';
+import { ROOT, ServerProcess, until } from '../helpers/cli-process.js';
+
+const SOURCE = fileURLToPath(new URL('../../tools/dh-fixtures/JavaDhClient.java', import.meta.url));
+const TSX = ['--conditions=source', '--import', 'tsx'];
+/** A new epoch re-pairs the two clients: that is how the second round starts. */
+const EPOCH_MS = 1500;
+const WAIT_MS = 20_000;
+
+function missing(tool: string): boolean {
+  const probe = spawnSync(tool, ['-version'], { stdio: 'ignore' });
+  return probe.error !== undefined || probe.status !== 0;
+}
+const skip = missing('javac') || missing('java') ? 'javac or java not found: JDK end-to-end check over TCP skipped' : false;
+
+type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
+
+/** A child process (not the server) with its output collected. */
+class Child {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  status: ExitStatus | undefined;
+
+  constructor(command: string, args: readonly string[]) {
+    this.child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.setEncoding('utf8').on('data', (t: string) => (this.stdout += t));
+    this.child.stderr?.setEncoding('utf8').on('data', (t: string) => (this.stderr += t));
+    this.child.on('close', (code, signal) => (this.status = { code, signal }));
+  }
+
+  /** The exit status, once the process and its pipes are closed; bounded. */
+  async exit(what: string, ms = WAIT_MS): Promise<ExitStatus> {
+    await until(`${what} to exit`, () => this.status !== undefined, ms);
+    return this.status as ExitStatus;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    assert.ok(this.child.pid !== undefined);
+    process.kill(this.child.pid, signal);
+  }
+
+  /** SIGKILLs the process by its pid if it still runs. */
+  kill(): void {
+    if (this.status !== undefined || this.child.pid === undefined) return;
+    try {
+      process.kill(this.child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** How many times `pattern` (global) occurs in `text`. */
+function count(text: string, pattern: RegExp): number {
+  return text.match(pattern)?.length ?? 0;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+describe('DH-EXERCISE end to end over TCP: JDK client, reference peer, report', { skip, timeout: 90_000 }, () => {
+  let dir = '';
+  const servers: ServerProcess[] = [];
+  const children: Child[] = [];
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dh-tcp-'));
+    const build = spawnSync('javac', ['-d', dir, SOURCE], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(build.status, 0, `javac failed: ${build.error?.message ?? ''}${build.stderr}`);
+  });
+
+  after(() => {
+    for (const child of children) child.kill();
+    for (const server of servers) server.kill();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  function cli(...args: string[]): Child {
+    const child = new Child(process.execPath, [...TSX, 'src/cli/main.ts', ...args]);
+    children.push(child);
+    return child;
+  }
+
+  /** `report FILE ...flags`: its stdout, once it exited 0. */
+  async function report(file: string, ...flags: string[]): Promise<string> {
+    const proc = cli('report', file, ...flags);
+    const { code } = await proc.exit('report');
+    assert.equal(code, 0, `report ${flags.join(' ')} exited with ${code}: ${proc.stderr}`);
+    return proc.stdout;
+  }
+
+  /** Two rounds of Java `javaUco` (with `bits`) against the reference peer `refUco`, then the report. */
+  async function twoRounds(javaUco: string, refUco: string, bits: number): Promise<void> {
+    const log = join(dir, `${javaUco}-${bits}.ndjson`);
+    const server = new ServerProcess(['--epoch-ms', String(EPOCH_MS), '--pair-delay-ms', '20']);
+    servers.push(server);
+    const port = await server.port();
+
+    const peer = cli('peer', '--host', '127.0.0.1', '--port', String(port), '--uco', refUco, '--log', log);
+    await until(`the server to register ${refUco}`, () => server.stderr.includes(`Registered ${refUco} `) || peer.status !== undefined, WAIT_MS);
+    assert.equal(peer.status, undefined, `peer exited early: ${peer.stderr}`);
+    // Start Java right after an epoch boundary, so that the first round (paired within
+    // --pair-delay-ms) is not cut short by the next boundary.
+    const epochs = count(server.stderr, /Epoch \d+ started/g);
+    await until('the next epoch', () => count(server.stderr, /Epoch \d+ started/g) > epochs, EPOCH_MS + WAIT_MS);
+
+    const javaArgs = ['--uco', javaUco, '--host', '127.0.0.1', '--port', String(port), '--rounds', '2', '--bits', String(bits)];
+    const java = new Child('java', ['-cp', dir, 'JavaDhClient', ...javaArgs]);
+    children.push(java);
+    const javaExit = await java.exit('the Java client', 4 * EPOCH_MS + WAIT_MS);
+    assert.equal(javaExit.code, 0, `java exited with ${javaExit.code}: ${java.stderr}\npeer:\n${peer.stderr}`);
+    assert.equal(count(java.stderr, /java: round ok/g), 2, java.stderr);
+
+    // The peer logs the end of its round when it has the last message: wait for it before stopping it.
+    const ok = new RegExp(`round \\d+ with ${escape(javaUco)} \\((initiator|responder)\\): ok`, 'g');
+    await until('the reference peer to finish two rounds', () => count(peer.stderr, ok) >= 2 || peer.status !== undefined, WAIT_MS);
+    assert.ok(count(peer.stderr, ok) >= 2, `peer:\n${peer.stderr}`);
+
+    // Peer first (else it sees `server shutdown` and exits 1), then the server.
+    peer.signal('SIGTERM');
+    assert.deepEqual(await peer.exit('the peer'), { code: 0, signal: null }, `peer:\n${peer.stderr}`);
+    assert.ok(server.child.pid !== undefined);
+    process.kill(server.child.pid, 'SIGTERM');
+    assert.deepEqual(await server.exit(WAIT_MS), { code: 0, signal: null }, `server:\n${server.stderr}`);
+
+    const json = JSON.parse(await report(log, '--json')) as DhReport;
+    const student = json.students.find((s) => s.uco === javaUco);
+    assert.ok(student !== undefined, `${javaUco} missing from the report: ${JSON.stringify(json)}`);
+    const detail = JSON.stringify(student);
+    assert.ok(student.successful >= 2, detail);
+    assert.equal(student.failed, 0, detail);
+    assert.equal(student.incomplete, 0, detail);
+    assert.equal(student.lastFailure, null, detail);
+    assert.equal(json.malformed.count, 0, JSON.stringify(json.malformed));
+
+    // Text table: student, rounds, ok, failed, incomplete.
+    const text = await report(log);
+    const row = new RegExp(`^${escape(javaUco)}\\s+(\\d+)\\s+(\\d+)\\s+0\\s+0\\s*$`, 'm').exec(text);
+    assert.ok(row !== null, `no clean row for ${javaUco}:\n${text}`);
+    assert.equal(Number(row[2]), student.successful, text);
+    assert.ok(Number(row[2]) >= 2, text);
+  }
+
+  it('Java initiates with the JDK default 2048-bit group', () => twoRounds('410001', '410002', 2048));
+  it('Java responds in the reference peer group', () => twoRounds('z410009', 'a410001', 2048));
+  it('Java initiates with a 1024-bit group (older clients)', () => twoRounds('410003', '410004', 1024));
+});
