@@ -20,14 +20,17 @@ export type CoreFlagOption =
   | 'maxClients';
 
 /** One numeric flag bound to one core option. */
-export interface CoreFlag {
+export interface OptionFlag<Option extends string> {
   /** The flag without its leading `--`. */
   readonly flag: string;
   /** The `RouletteOptions` field it sets. */
-  readonly option: CoreFlagOption;
+  readonly option: Option;
   /** One line of help. */
   readonly help: string;
 }
+
+/** A flag of PROTOCOL §9 bound to its core option. */
+export type CoreFlag = OptionFlag<CoreFlagOption>;
 
 /** The numeric flags of `start`, in the order of PROTOCOL §9, each bound to its core option. */
 export const CORE_FLAGS: readonly CoreFlag[] = Object.freeze([
@@ -43,15 +46,8 @@ export const CORE_FLAGS: readonly CoreFlag[] = Object.freeze([
 /** The limits of the core that `start` exposes as flags beyond PROTOCOL §9. */
 export type LimitFlagOption = 'maxBufferedBytes' | 'rateLimit' | 'rateBurst' | 'maxConnectionsPerAddress';
 
-/** One limit flag bound to one core option; `off` stands for `Infinity` where the core allows it. */
-export interface LimitFlag {
-  /** The flag without its leading `--`. */
-  readonly flag: string;
-  /** The `RouletteOptions` field it sets. */
-  readonly option: LimitFlagOption;
-  /** One line of help. */
-  readonly help: string;
-}
+/** A limit flag bound to its core option; `off` stands for `Infinity` where the core allows it. */
+export type LimitFlag = OptionFlag<LimitFlagOption>;
 
 /** The limit flags of `start` (this server's additions to PROTOCOL §9), each bound to its core option. */
 export const LIMIT_FLAGS: readonly LimitFlag[] = Object.freeze([
