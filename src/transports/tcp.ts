@@ -75,6 +75,8 @@ export class RouletteServer {
   /** The core every connection is attached to. */
   readonly core: RouletteCore;
   private readonly sockets = new Map<net.Socket, ConnectionHandle>();
+  /** A TLS server's raw sockets, handshake done or not: those not done are cut at close. */
+  private readonly rawSockets = new Set<net.Socket>();
   private readonly streamOptions: StreamOptions;
   private closing: Promise<void> | undefined;
   /** Resolves the wait for the last socket, while closing. */
@@ -93,7 +95,12 @@ export class RouletteServer {
     const { server, ...streamOptions } = options;
     this.streamOptions = resolveStreamOptions(streamOptions);
     this.server = server ?? net.createServer();
-    this.server.on(this.server instanceof tls.Server ? 'secureConnection' : 'connection', this.onConnection.bind(this));
+    if (this.server instanceof tls.Server) {
+      this.server.on('secureConnection', this.onConnection.bind(this));
+      this.server.on('connection', this.onRawConnection.bind(this));
+    } else {
+      this.server.on('connection', this.onConnection.bind(this));
+    }
     this.server.on('error', this.onServerError.bind(this));
   }
 
@@ -155,7 +162,12 @@ export class RouletteServer {
     const socketsClosed = new Promise<void>((resolve) => {
       this.onIdle = resolve;
     });
-    this.closing = Promise.all([serverClosed, socketsClosed]).then(() => log('closed'));
+    // Once the connections are gone, what is left of a TLS server's raw sockets never
+    // finished its handshake: nothing to tell them, and server.close() waits for them.
+    const handshakesCut = socketsClosed.then(() => {
+      for (const raw of this.rawSockets) raw.destroy();
+    });
+    this.closing = Promise.all([serverClosed, handshakesCut]).then(() => log('closed'));
     log('closing: %d connections', this.sockets.size);
     // PROTOCOL §7: the exit notice, a flush, then the end of each connection.
     for (const handle of [...this.sockets.values()]) this.core.disconnect(handle, 'server shutdown');
@@ -174,6 +186,11 @@ export class RouletteServer {
     });
     // A connection accepted while closing is told at once.
     if (this.closing !== undefined) this.core.disconnect(handle, 'server shutdown');
+  }
+
+  private onRawConnection(raw: net.Socket): void {
+    this.rawSockets.add(raw);
+    raw.once('close', () => this.rawSockets.delete(raw));
   }
 
   private checkIdle(): void {

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import tls from 'node:tls';
+import net from 'node:net';
+import { once } from 'node:events';
 import { LineClient, ServerProcess, SHUTDOWN, until } from '../helpers/cli-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'roulette-tls-'));
@@ -69,6 +71,23 @@ test('TLS: a client registers, pairs, relays and gets the shutdown notice', { ti
   assert.equal(b.lines.at(-1), SHUTDOWN);
   assert.deepEqual(await server.exit(), { code: 0, signal: null });
   assert.match(server.stderr, /INFO Serving TLS/);
+});
+
+test('TLS: SIGTERM exits 0 at once even while a connection never finished its handshake', { timeout: 60_000 }, async (t) => {
+  const files = makeCertificate();
+  if (typeof files === 'string') {
+    t.skip(files);
+    return;
+  }
+  const server = new ServerProcess(['--tls-cert', files.cert, '--tls-key', files.key]);
+  servers.push(server);
+  const port = await server.port();
+  const raw = net.connect(port, '127.0.0.1'); // plain TCP: no TLS handshake ever
+  raw.on('error', () => undefined);
+  await once(raw, 'connect');
+  server.child.kill('SIGTERM');
+  assert.deepEqual(await server.exit(), { code: 0, signal: null });
+  raw.destroy();
 });
 
 test('TLS: a missing certificate file fails with exit code 1', { timeout: 30_000 }, async () => {
