@@ -9,6 +9,9 @@ import { LineFramer, stripCarriageReturn } from './framing.js';
 import type { TokenBucket } from './rate-limit.js';
 import type { ConnectionHandle, Transport } from './transport.js';
 
+const LF = 0x0a;
+const NEWLINE = Uint8Array.of(LF);
+
 /** Where a connection is in its life. */
 export type ConnectionState = 'open' | 'closing' | 'closed';
 
@@ -77,10 +80,15 @@ export class Connection implements ConnectionHandle, TokenBucket {
   /**
    * A line from a message-based transport gets the same PROTOCOL §1 treatment as a
    * framed one: a trailing `"\r"` is dropped, then a line longer than `maxLineBytes`
-   * is refused unparsed.
+   * is refused unparsed. A message holding `"\n"` is the lines it contains (each
+   * message is terminated by `"\n"`), so a raw newline never reaches a peer.
    */
   receiveLine(line: string | Uint8Array): void {
     if (this.state !== 'open') return;
+    if (typeof line === 'string' ? line.includes('\n') : line.includes(LF)) {
+      this.feed(typeof line === 'string' ? Buffer.from(`${line}\n`) : Buffer.concat([line, NEWLINE]));
+      return;
+    }
     if (typeof line === 'string') {
       const text = line.endsWith('\r') ? line.slice(0, -1) : line;
       // A UTF-16 code unit takes at most 3 UTF-8 bytes: short strings need no count.

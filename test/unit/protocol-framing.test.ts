@@ -63,6 +63,21 @@ test('PROTOCOL §1: a trailing \\r is ignored on message-based input too (receiv
   assert.deepEqual(fresh(b), ['{"cmd":"comm","n":1}', '{"cmd":"comm","n":2}', '{"cmd":"comm","n":3}']);
 });
 
+test('PROTOCOL §1: a message-based line holding "\\n" is read as the lines it contains; no peer ever gets a raw newline', () => {
+  const h = harness();
+  const a = h.client('alice');
+  const b = h.client('bob');
+  h.clock.advance(DEFAULTS.pairDelayMs);
+  fresh(a);
+  fresh(b);
+  a.send('{"cmd":"comm","n":1}\n{"cmd":"comm","n":2}\r\n');
+  a.handle.receiveLine(Buffer.from('{"cmd":"comm","n":3}\n{"cmd":"comm","n":4}'));
+  // Valid JSON across a newline is two broken lines, not one relayed line with a newline inside.
+  a.send('{"cmd":"comm",\n"n":5}');
+  assert.deepEqual(fresh(b), ['{"cmd":"comm","n":1}', '{"cmd":"comm","n":2}', '{"cmd":"comm","n":3}', '{"cmd":"comm","n":4}']);
+  assert.deepEqual(fresh(a), ['{"error":"invalid json"}', '{"error":"invalid json"}']);
+});
+
 test('PROTOCOL §1: empty lines (after trimming ASCII whitespace) are ignored', () => {
   const h = harness();
   const a = h.open();
