@@ -32,7 +32,9 @@ core.start();
 
 const page = readFileSync(new URL('./websocket-page.html', import.meta.url));
 const http = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(page));
-const wss = new WebSocketServer({ server: http, maxPayload: core.options.maxLineBytes });
+// Room for a line over maxLineBytes, so the core can answer "message too long" and keep
+// the connection (PROTOCOL §1) instead of ws closing it; far larger is refused by ws.
+const wss = new WebSocketServer({ server: http, maxPayload: 4 * core.options.maxLineBytes });
 wss.on('connection', (ws, req) => {
   const handle = core.connect(new WebSocketTransport(ws, req.socket.remoteAddress));
   ws.on('message', (data: Buffer) => handle.receiveLine(data));
@@ -44,8 +46,10 @@ http.listen(Number(process.argv[2] ?? 8080), '127.0.0.1', () => {
   const address = http.address();
   if (address !== null && typeof address === 'object') console.log(`listening on 127.0.0.1:${address.port}`);
 });
-process.once('SIGTERM', () => {
-  core.stop();
+function shutdown(): void {
+  core.stop(); // PROTOCOL §7: every client gets the shutdown notice
   wss.close();
   http.close();
-});
+}
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);

@@ -116,6 +116,11 @@ test('examples/websocket-server.ts pairs two WebSocket clients and relays betwee
     sockets[0]?.send('{"cmd":"comm",  "text":"hi bob"}');
     await until(() => bob.includes('{"cmd":"comm",  "text":"hi bob"}'), 'relayed line at bob');
     assert.equal(ada[0], '{"ack":"7"}');
+    // PROTOCOL §1: an over-long line is answered, and the connection stays.
+    sockets[0]?.send(`{"cmd":"comm","p":"${'x'.repeat(40_000)}"}`);
+    await until(() => ada.includes('{"error":"message too long"}'), 'message too long at ada');
+    sockets[0]?.send('{"cmd":"comm","text":"still here"}');
+    await until(() => bob.includes('{"cmd":"comm","text":"still here"}'), 'the connection kept');
   } finally {
     for (const ws of sockets) ws.terminate();
     assert.equal(await stop(child), 0);
