@@ -143,9 +143,13 @@ class RouletteClient {
     } else if (msg.cmd === 'comm') {
       this.onComm(msg);
     } else if (typeof msg.error === 'string') {
-      console.error(`error: ${msg.error}`);
-      // PROTOCOL §6: no message tells us our peer left; this reply does.
-      if (msg.error === 'no peer') this.peer = undefined;
+      // PROTOCOL §6: no message tells us our peer left; this reply does. Wait for a new pair.
+      if (msg.error === 'no peer') {
+        console.log(`peer ${this.peer ?? ''} left; waiting for a new pair`);
+        this.peer = undefined;
+      } else {
+        console.error(`error: ${msg.error}`);
+      }
     } else {
       console.error(`unexpected message: ${line}`);
     }

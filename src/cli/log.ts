@@ -51,6 +51,11 @@ export function createLogger(options: LoggerOptions): Logger {
   };
 }
 
+/** `1 pair`, `2 pairs`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /**
  * Logs the core's activity: connections, registrations, pairings, removals with
  * their reason, refused messages and epochs. Returns a function that unsubscribes.
@@ -76,7 +81,7 @@ export function logCoreEvents(core: RouletteCore, log: Logger): () => void {
     log.info(`Refused a message from ${uco ?? `connection ${connectionId}`}: ${kind}`);
   };
   const onEpoch = ({ epoch, clients, pairs }: EpochStartedEvent): void => {
-    log.info(`Epoch ${epoch} started: ${clients} clients, ${pairs} pairs`);
+    log.info(`Epoch ${epoch} started: ${count(clients, 'client')}, ${count(pairs, 'pair')}`);
   };
   core.on('connectionOpened', onOpened);
   core.on('registered', onRegistered);

@@ -1,20 +1,11 @@
 /**
- * The shared protocol text, ../shared/PROTOCOL.md next to the repository, for the
- * tests that check the code against it. The file is not part of the repository, so
- * such a test is skipped where it is absent.
+ * The normative specs the tests check the code against: the repository's copies in
+ * docs/spec/ (test/unit/spec-copies.test.ts keeps them equal to ../shared/ when that
+ * folder is present).
  */
 import { readFileSync } from 'node:fs';
-import type { TestContext } from 'node:test';
 
-/** The text of ../shared/PROTOCOL.md; `undefined` (with `t` marked skipped) when the file is absent. */
-export function readSharedProtocol(t: TestContext): string | undefined {
-  try {
-    return readFileSync(new URL('../../../shared/PROTOCOL.md', import.meta.url), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      t.skip('../shared/PROTOCOL.md is not present');
-      return undefined;
-    }
-    throw err;
-  }
+/** The text of docs/spec/PROTOCOL.md. */
+export function readProtocol(): string {
+  return readFileSync(new URL('../../docs/spec/PROTOCOL.md', import.meta.url), 'utf8');
 }
