@@ -193,15 +193,8 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
     port = parsed;
   }
 
-  const core: StartCoreOptions = {
-    epochMs: DEFAULTS.epochMs,
-    pingIntervalMs: DEFAULTS.pingIntervalMs,
-    deadAfterMs: DEFAULTS.deadAfterMs,
-    registerTimeoutMs: DEFAULTS.registerTimeoutMs,
-    pairDelayMs: DEFAULTS.pairDelayMs,
-    maxLineBytes: DEFAULTS.maxLineBytes,
-    maxClients: DEFAULTS.maxClients,
-  };
+  // PROTOCOL §9's options always, from DEFAULTS unless their flag is given.
+  const core = Object.fromEntries(CORE_FLAGS.map(({ option }) => [option, DEFAULTS[option]])) as StartCoreOptions;
   for (const { flag, option } of CORE_FLAGS) {
     const text = values.get(flag);
     if (text === undefined) continue;
