@@ -47,7 +47,38 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
     ...(options.seed === undefined ? {} : { random: seededRandom(options.seed) }),
   });
   const unsubscribe = logCoreEvents(core, log);
+  try {
+    const server = await openServer(core, options, log);
+    if (server === undefined) return EXIT.failure;
+    core.start();
+    const stats = options.statsIntervalMs > 0 ? setInterval(printStats, options.statsIntervalMs, core, io) : undefined;
+    const { host, port } = server.address();
+    // PROTOCOL §9: the only line ever written to stdout.
+    io.out(`listening on ${host}:${port}\n`);
+    if (options.tls !== undefined) log.info('Serving TLS');
 
+    const signal = await stopSignal.received;
+    log.info(`Received ${signal}, shutting down`);
+    const timer = setTimeout(() => {
+      log.error(`shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS} ms, exiting anyway`);
+      process.exit(EXIT.failure);
+    }, SHUTDOWN_TIMEOUT_MS);
+    // PROTOCOL §7: every connection gets `server shutdown`, then is flushed and closed.
+    const closed = server.close();
+    core.stop();
+    await closed;
+    clearTimeout(timer);
+    clearInterval(stats);
+    log.info('Server stopped');
+    return EXIT.ok;
+  } finally {
+    stopSignal.cancel();
+    unsubscribe();
+  }
+}
+
+/** The TCP (or TLS) server, listening; `undefined` after logging why it could not be. */
+async function openServer(core: RouletteCore, options: StartOptions, log: Logger): Promise<RouletteServer | undefined> {
   let tlsServer: tls.Server | undefined;
   if (options.tls !== undefined) {
     try {
@@ -55,51 +86,19 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
       tlsServer = tls.createServer({ cert, key });
     } catch (error) {
       log.error(`cannot use the TLS certificate and key: ${describeError(error)}`);
-      stopSignal.cancel();
-      unsubscribe();
-      return EXIT.failure;
+      return undefined;
     }
   }
-
-  let server: RouletteServer;
   try {
-    server = await listen(core, {
+    return await listen(core, {
       host: options.host,
       port: options.port,
       ...(tlsServer === undefined ? {} : { server: tlsServer }),
     });
   } catch (error) {
     log.error(`cannot listen on ${options.host}:${options.port}: ${describeError(error)}`);
-    stopSignal.cancel();
-    unsubscribe();
-    return EXIT.failure;
+    return undefined;
   }
-  core.start();
-  const stats = options.statsIntervalMs > 0 ? setInterval(printStats, options.statsIntervalMs, core, io) : undefined;
-  const { host, port } = server.address();
-  // PROTOCOL §9: the only line ever written to stdout.
-  io.out(`listening on ${host}:${port}\n`);
-  if (tlsServer !== undefined) log.info('Serving TLS');
-
-  const signal = await stopSignal.received;
-  log.info(`Received ${signal}, shutting down`);
-  const timer = setTimeout(() => {
-    log.error(`shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS} ms, exiting anyway`);
-    process.exit(EXIT.failure);
-  }, SHUTDOWN_TIMEOUT_MS);
-  try {
-    // PROTOCOL §7: every connection gets `server shutdown`, then is flushed and closed.
-    const closed = server.close();
-    core.stop();
-    await closed;
-  } finally {
-    clearTimeout(timer);
-    clearInterval(stats);
-    stopSignal.cancel();
-    unsubscribe();
-  }
-  log.info('Server stopped');
-  return EXIT.ok;
 }
 
 /** The first stop signal; a second one during the shutdown exits at once with code 1. */
