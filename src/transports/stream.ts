@@ -75,6 +75,32 @@ function addressOf(stream: Duplex): string | undefined {
   return remoteAddress === undefined ? undefined : `${remoteAddress}:${remotePort ?? '?'}`;
 }
 
+/** Where a stream keeps its transport, for the listeners all streams share. */
+const TRANSPORT = Symbol('chat-roulette.transport');
+
+/** A stream attached by {@link attachStream}. */
+interface AttachedStream extends Duplex {
+  [TRANSPORT]: StreamTransport;
+}
+
+// Listeners shared by every stream (`this` is the stream): no closure per connection,
+// which matters with tens of thousands of idle clients.
+function onStreamData(this: AttachedStream, chunk: Buffer): void {
+  this[TRANSPORT].handle.feed(chunk);
+}
+function onStreamDrain(this: AttachedStream): void {
+  this[TRANSPORT].handle.drained();
+}
+function onStreamEnd(this: AttachedStream): void {
+  this[TRANSPORT].onEnd();
+}
+function onStreamError(this: AttachedStream, error: Error): void {
+  this[TRANSPORT].onError(error);
+}
+function onStreamClose(this: AttachedStream): void {
+  this[TRANSPORT].onClose();
+}
+
 /** Writes a transport's batch: runs on the tick after the first line of the batch. */
 function flushBatch(transport: StreamTransport): void {
   transport.flush();
@@ -105,12 +131,13 @@ class StreamTransport implements Transport {
 
   /** Starts listening to the stream; called once the handle exists. */
   bind(): void {
-    const stream = this.stream;
-    stream.on('data', this.onData.bind(this));
-    stream.on('drain', this.onDrain.bind(this));
-    stream.on('end', this.onEnd.bind(this));
-    stream.on('error', this.onError.bind(this));
-    stream.on('close', this.onClose.bind(this));
+    const stream = this.stream as AttachedStream;
+    stream[TRANSPORT] = this;
+    stream.on('data', onStreamData);
+    stream.on('drain', onStreamDrain);
+    stream.on('end', onStreamEnd);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
     if (stream.destroyed) this.onClose();
   }
 
@@ -185,28 +212,20 @@ class StreamTransport implements Transport {
 
   // ── stream events ───────────────────────────────────────────────────────────
 
-  private onData(chunk: Buffer): void {
-    this.handle.feed(chunk);
-  }
-
-  private onDrain(): void {
-    this.handle.drained();
-  }
-
   /** The peer half-closed: PROTOCOL §5, the client is removed at once; we end our side too. */
-  private onEnd(): void {
+  onEnd(): void {
     this.handle.closed();
     this.close();
   }
 
   /** PROTOCOL §5: a transport that errors is removed at once. */
-  private onError(error: Error): void {
+  onError(error: Error): void {
     log('stream %d (%s) error: %s', this.handle.id, this.remoteAddress ?? '-', error.message);
     this.handle.closed(error);
     this.stream.destroy();
   }
 
-  private onClose(): void {
+  onClose(): void {
     this.ending = true;
     if (this.drainTimer !== undefined) {
       this.clock.clearTimeout(this.drainTimer);
