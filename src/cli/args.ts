@@ -194,7 +194,8 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
   }
 
   // PROTOCOL §9's options always, from DEFAULTS unless their flag is given.
-  const core = Object.fromEntries(CORE_FLAGS.map(({ option }) => [option, DEFAULTS[option]])) as StartCoreOptions;
+  const core = {} as StartCoreOptions;
+  for (const { option } of CORE_FLAGS) core[option] = DEFAULTS[option];
   for (const { flag, option } of CORE_FLAGS) {
     const text = values.get(flag);
     if (text === undefined) continue;
@@ -243,7 +244,7 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
 }
 
 /** Decimal digits only (no sign, exponent, hex or spaces), within the safe integers. */
-function parseNonNegativeInteger(text: string): number | undefined {
+export function parseNonNegativeInteger(text: string): number | undefined {
   if (!/^[0-9]+$/.test(text)) return undefined;
   const value = Number(text);
   return Number.isSafeInteger(value) ? value : undefined;
