@@ -3,7 +3,7 @@
  * tools/dh-fixtures/GenFixtures.java (test/fixtures/dh/*.json).
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, generatePrimeSync, getDiffieHellman, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
@@ -18,6 +18,7 @@ import {
   parseDhPrivateKey,
   parseDhPublicKey,
   roleOf,
+  toBigInt,
   toBytes,
   type DhGroupBits,
 } from '../../src/testing/dh/index.js';
@@ -206,6 +207,29 @@ describe('dhpub parsing: precise reasons', () => {
     assert.match(checkGroup({ p: 23n, g: 5n }) ?? '', /5-bit p, outside 512\.\.8192/);
     assert.match(checkGroup({ p, g: 1n }) ?? '', /g out of range/);
     assert.match(checkGroup({ p: p - 2n, g: 2n }) ?? '', /not prime/);
+  });
+
+  it('group plausibility: l must be 2 <= l < bitLength(p) (0 or absent: none)', () => {
+    const { p } = jdkGroup(1024);
+    assert.equal(checkGroup({ p, g: 2n, l: 1 }), 'dhpub group has l = 1, outside 2..1023');
+    assert.equal(checkGroup({ p, g: 2n, l: 1024 }), 'dhpub group has l = 1024, outside 2..1023');
+    assert.equal(checkGroup({ p, g: 2n, l: 8192 }, 'dh1 dhpub'), 'dh1 dhpub group has l = 8192, outside 2..1023');
+    for (const l of [0, 2, 160, 1023, undefined]) assert.equal(checkGroup({ p, g: 2n, l }), undefined, `l = ${l}`);
+  });
+
+  it('groups above 2048 bits must be well-known (no multi-second primality test)', () => {
+    // A random odd 3072-bit number: refused by name, whether prime or not.
+    const p = toBigInt(randomBytes(384)) | (1n << 3071n) | 1n;
+    const expected = 'dhpub group of 3072 bits is not a known JDK group; groups above 2048 bits must be one of the JDK defaults (RFC 3526 MODP 3072, 4096, 6144, 8192 bits)';
+    assert.equal(checkGroup({ p, g: 2n }), expected);
+    assert.equal(checkGroup({ p: jdkGroup(3072).p + 2n, g: 2n }), expected);
+    assert.equal(checkGroup(jdkGroup(3072)), undefined);
+    for (const name of ['modp16', 'modp17', 'modp18']) {
+      assert.equal(checkGroup({ p: toBigInt(getDiffieHellman(name).getPrime()), g: 2n }), undefined, name);
+    }
+    // Up to 2048 bits any safe-enough prime is still tested, not just the known ones.
+    assert.equal(checkGroup({ p: generatePrimeSync(1024, { bigint: true }), g: 2n }), undefined);
+    assert.equal(checkGroup({ p: jdkGroup(2048).p - 2n, g: 2n }), "dhpub group's p is not prime");
   });
 });
 

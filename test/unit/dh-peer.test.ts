@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { RouletteCore } from '../../src/core/core.js';
@@ -181,9 +182,101 @@ describe('DH-EXERCISE pings and NDJSON log', () => {
     assert.deepEqual(readRoundLog(lines), a.events);
     assert.deepEqual(Object.keys(readRoundLog(lines)[0] ?? {}), ['ts', 'event', 'peer', 'student', 'role', 'round']);
   });
+
+  it('a failing output never raises an unhandled error: reported once, close() resolves', async () => {
+    const clock = new ManualClock();
+    const a = harness({ uco: 'a1', bits: 1024 }, clock);
+    const b = harness({ uco: 'b2' }, clock);
+    const out = new Writable({
+      write(_chunk: Buffer, _enc, cb) {
+        cb(new Error('disk full'));
+      },
+    });
+    const errors: Error[] = [];
+    const log = writeRoundLog(a.peer, out, { onError: (error) => errors.push(error) });
+    playDirect(a, b);
+    await new Promise((resolve) => setImmediate(resolve));
+    playDirect(a, b); // more events after the failure: dropped
+    await log.close();
+    assert.deepEqual(errors.map((e) => e.message), ['disk full']);
+    assert.equal(log.error?.message, 'disk full');
+    assert.equal(a.peer.listenerCount('round'), 1); // only the harness's
+  });
 });
 
 // ── failures against a scripted student ──────────────────────────────────────
+
+const DH_MODULE = new URL('../../src/testing/dh/index.ts', import.meta.url).href;
+
+/**
+ * Runs `body` (an async function body with `dh`, the module under test, in scope) in
+ * a worker and resolves with what it returns; a worker stuck in a synchronous loop is
+ * terminated after `ms`, so a regression fails instead of hanging the suite.
+ */
+async function bounded<T>(body: string, ms = 10_000): Promise<T> {
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    import('tsx/esm/api')
+      .then(({ register }) => { register(); return import(${JSON.stringify(DH_MODULE)}); })
+      .then(async (dh) => { ${body} })
+      .then((value) => parentPort.postMessage({ value }), (error) => parentPort.postMessage({ error: String(error) }));
+  `;
+  const worker = new Worker(source, { eval: true });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const reply = await new Promise<{ value?: T; error?: string }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      timer = setTimeout(() => reject(new Error(`still running after ${ms} ms (endless loop?)`)), ms);
+    });
+    if (reply.error !== undefined) assert.fail(reply.error);
+    return reply.value as T;
+  } finally {
+    clearTimeout(timer);
+    await worker.terminate();
+  }
+}
+
+describe('DH-EXERCISE bad l: refused, never an endless key generation', () => {
+  it('a dh1 whose group has l = 1 or l >= bitLength(p): the round fails with the reason', async () => {
+    const reasons = await bounded<Array<[string | undefined, string | undefined]>>(`
+      const p = dh.jdkGroup(1024).p;
+      const out = [];
+      for (const l of [1, 1024, 4000]) {
+        const peer = new dh.DhReferencePeer({ uco: 'b2' });
+        const events = [];
+        peer.on('round', (e) => events.push(e));
+        peer.receive(JSON.stringify({ cmd: 'pair', uco: 'a1' }));
+        const dhpub = dh.encodeDhPublicKey({ p, g: 2n, l, y: 5n }).toString('base64');
+        const answer = peer.receive(JSON.stringify({ cmd: 'comm', sub: 'dh1', uco: 'a1', dhpub }));
+        if (answer.length !== 0) throw new Error('answered a bad group');
+        const fail = events.find((e) => e.event === 'fail');
+        out.push([fail?.step, fail?.reason]);
+        peer.stop();
+      }
+      return out;
+    `);
+    assert.deepEqual(reasons, [
+      ['dh1_recv', 'dhpub group has l = 1, outside 2..1023'],
+      ['dh1_recv', 'dhpub group has l = 1024, outside 2..1023'],
+      ['dh1_recv', 'dhpub group has l = 4000, outside 2..1023'],
+    ]);
+  });
+
+  it('DhKeyPair.generate caps l into 2..bitLength(p)-1 instead of looping forever', async () => {
+    const ys = await bounded<string[]>(`
+      const group = dh.jdkGroup(1024);
+      return [0, 1, 2, 1023, 1024, 8192].map((l) => {
+        const y = dh.DhKeyPair.generate({ ...group, l }).publicKey.y;
+        const fault = dh.checkPublicValue(y, group.p);
+        if (fault !== undefined) throw new Error(fault);
+        return typeof y;
+      });
+    `);
+    assert.deepEqual(ys, Array(6).fill('bigint'));
+    assert.throws(() => DhKeyPair.generate({ p: 3n, g: 2n }), /no private value/);
+  });
+});
 
 /** Reference peer `a1` is the initiator; returns its dh1's key and a student key in that group. */
 function asInitiator(bits: DhGroupBits = 1024): Harness & { dh1: DhGroup & { y: bigint }; student: DhKeyPair } {

@@ -5,17 +5,24 @@
  *
  * @module
  */
-import { createWriteStream } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { TCP_DEFAULTS } from '../../index.js';
-import { DH_PEER_DEFAULTS, runReferencePeer, type DhGroupBits, type DhRoundEvent, type ReferencePeerHandle } from '../../testing/dh/index.js';
+import { sanitizeUco, TCP_DEFAULTS } from '../../index.js';
+import {
+  DH_PEER_DEFAULTS,
+  JDK_GROUP_BITS,
+  runReferencePeer,
+  type DhGroupBits,
+  type DhRoundEvent,
+  type ReferencePeerHandle,
+} from '../../testing/dh/index.js';
+import { parseNonNegativeInteger } from '../args.js';
 import { EXIT, type CliIo, type Command } from '../command.js';
 import { createLogger, type Logger } from '../log.js';
 
 /** Default server host of `peer` (a client: the local machine). */
 const DEFAULT_HOST = '127.0.0.1';
-
-const GROUP_BITS: readonly DhGroupBits[] = [1024, 2048, 3072];
 
 /** What `chat-roulette peer` runs with. */
 interface PeerOptions {
@@ -41,7 +48,7 @@ function peerUsage(): string {
     `  --port P              server port (default ${TCP_DEFAULTS.port})`,
     '  --uco U               our uco: ASCII letters and digits, at most 24 (required)',
     `  --session S           session field (default "${DH_PEER_DEFAULTS.session}")`,
-    `  --bits B              group used as initiator: ${GROUP_BITS.join(', ')} (default ${DH_PEER_DEFAULTS.bits})`,
+    `  --bits B              group used as initiator: ${JDK_GROUP_BITS.join(', ')} (default ${DH_PEER_DEFAULTS.bits})`,
     `  --step-timeout-ms N   time allowed for each awaited message (default ${DH_PEER_DEFAULTS.stepTimeoutMs})`,
     '  --log FILE            append the round events as NDJSON to FILE ("-": stdout)',
     '  --quiet               only failed rounds and errors on stderr',
@@ -77,11 +84,13 @@ function parsePeerArgs(argv: readonly string[]): Parsed {
   if (values.help === true) return { kind: 'help' };
   const uco = values.uco;
   if (uco === undefined) return { kind: 'usage-error', message: 'missing --uco' };
-  if (!/^[A-Za-z0-9]{1,24}$/.test(uco)) return { kind: 'usage-error', message: `invalid --uco '${uco}': ASCII letters and digits, 1 to 24` };
+  if (sanitizeUco(uco) !== uco) return { kind: 'usage-error', message: `invalid --uco '${uco}': ASCII letters and digits, 1 to 24` };
   const port = integer(values.port, TCP_DEFAULTS.port);
   if (port === undefined || port < 1 || port > 65_535) return { kind: 'usage-error', message: `invalid --port '${values.port}'` };
   const bits = integer(values.bits, DH_PEER_DEFAULTS.bits);
-  if (!GROUP_BITS.includes(bits as DhGroupBits)) return { kind: 'usage-error', message: `invalid --bits '${values.bits}': one of ${GROUP_BITS.join(', ')}` };
+  if (!JDK_GROUP_BITS.includes(bits as DhGroupBits)) {
+    return { kind: 'usage-error', message: `invalid --bits '${values.bits}': one of ${JDK_GROUP_BITS.join(', ')}` };
+  }
   const stepTimeoutMs = integer(values['step-timeout-ms'], DH_PEER_DEFAULTS.stepTimeoutMs);
   if (stepTimeoutMs === undefined || stepTimeoutMs < 1) {
     return { kind: 'usage-error', message: `invalid --step-timeout-ms '${values['step-timeout-ms']}'` };
@@ -102,10 +111,7 @@ function parsePeerArgs(argv: readonly string[]): Parsed {
 }
 
 function integer(text: string | undefined, fallback: number): number | undefined {
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text)) return undefined;
-  const value = Number(text);
-  return Number.isSafeInteger(value) ? value : undefined;
+  return text === undefined ? fallback : parseNonNegativeInteger(text);
 }
 
 /** Connects, plays rounds until SIGINT / SIGTERM (exit 0) or until the server closes the connection (exit 1). */
@@ -122,7 +128,18 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const options = args.options;
   const log = createLogger({ write: io.err, quiet: options.quiet });
   const toStdout = options.log === '-';
-  const logStream = options.log === undefined ? undefined : toStdout ? process.stdout : createWriteStream(options.log, { flags: 'a' });
+  let logStream: Writable | undefined;
+  if (toStdout) logStream = process.stdout;
+  else if (options.log !== undefined) {
+    // Opened first, so a bad path is a plain error here, not an unhandled 'error' event later.
+    try {
+      const file = await fsp.open(options.log, 'a');
+      logStream = file.createWriteStream();
+    } catch (error) {
+      log.error(`cannot open --log ${options.log}: ${error instanceof Error ? error.message : String(error)}`);
+      return EXIT.failure;
+    }
+  }
   let handle: ReferencePeerHandle;
   try {
     handle = await runReferencePeer({
@@ -134,21 +151,28 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
       stepTimeoutMs: options.stepTimeoutMs,
       log: logStream,
       endLog: !toStdout,
+      onLogError: (error) => log.error(`cannot write --log ${options.log ?? ''}: ${error.message}; round log stopped`),
     });
   } catch (error) {
     log.error(`cannot connect to ${options.host}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
-    if (!toStdout) logStream?.end();
+    if (!toStdout && logStream !== undefined) {
+      logStream.on('error', () => undefined); // nothing was written; a failing close changes nothing
+      logStream.end();
+    }
     return EXIT.failure;
   }
   log.info(`Reference peer ${options.uco} connected to ${options.host}:${options.port}`);
   handle.peer.on('round', (event) => describeRound(event, log));
 
+  let onSignal: (signal: string) => void = () => undefined;
   const stop = new Promise<string>((resolve) => {
-    const onSignal = (signal: string): void => resolve(signal);
+    onSignal = resolve;
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
   const outcome = await Promise.race([stop, handle.closed.then((error) => ({ error }))]);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   await handle.close();
   if (typeof outcome === 'string') {
     log.info(`Received ${outcome}, reference peer stopped`);

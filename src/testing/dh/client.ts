@@ -28,6 +28,8 @@ export interface ReferencePeerClientOptions extends DhPeerOptions {
   log?: Writable | undefined;
   /** End {@link ReferencePeerClientOptions.log} when the client closes (false for stdout). @defaultValue `true` */
   endLog?: boolean;
+  /** Called once if writing {@link ReferencePeerClientOptions.log} fails; the log stops, the peer goes on. */
+  onLogError?: (error: Error) => void;
   /** Longest server line read, in bytes. @defaultValue `1048576` */
   maxLineBytes?: number;
   /** Grace period of {@link ReferencePeerHandle.close}, in ms (real time). @defaultValue `2000` */
@@ -112,7 +114,13 @@ class ReferenceClient implements ReferencePeerHandle, LineSink {
     this.peer = new DhReferencePeer(options);
     this.framer = new LineFramer(options.maxLineBytes ?? REFERENCE_CLIENT_DEFAULTS.maxLineBytes);
     this.closeTimeoutMs = options.closeTimeoutMs ?? REFERENCE_CLIENT_DEFAULTS.closeTimeoutMs;
-    this.roundLog = options.log === undefined ? undefined : writeRoundLog(this.peer, options.log, { end: options.endLog ?? true });
+    this.roundLog =
+      options.log === undefined
+        ? undefined
+        : writeRoundLog(this.peer, options.log, {
+            end: options.endLog ?? true,
+            ...(options.onLogError === undefined ? {} : { onError: options.onLogError }),
+          });
     this.closed = new Promise((resolve) => {
       stream.once('close', () => resolve(this.error));
     });

@@ -105,6 +105,13 @@ const JDK_GROUPS: Readonly<Record<DhGroupBits, { readonly name: string; readonly
   3072: { name: 'modp15', l: 256 },
 };
 
+/** The sizes of {@link jdkGroup}, ascending: what `chat-roulette peer --bits` accepts. */
+export const JDK_GROUP_BITS: readonly DhGroupBits[] = Object.freeze(
+  Object.keys(JDK_GROUPS)
+    .map(Number)
+    .sort((a, b) => a - b) as DhGroupBits[],
+);
+
 const groupCache = new Map<DhGroupBits, DhGroup>();
 
 /** The JDK's default DH group of `bits` bits (precomputed: no prime generation). */
@@ -267,18 +274,33 @@ export function checkPublicValue(y: bigint, p: bigint, field = 'dhpub'): string 
   return undefined;
 }
 
-/** Well-known safe primes (RFC 2409, RFC 3526): no primality test needed. */
+/**
+ * Well-known safe primes (RFC 2409 groups 1, 2; RFC 3526 groups 5, 14–18): no
+ * primality test needed. Those above 2048 bits (RFC 3526 groups 15–18: 3072, 4096,
+ * 6144, 8192 bits) are the JDK's default groups of those sizes.
+ */
 const WELL_KNOWN_GROUPS = ['modp1', 'modp2', 'modp5', 'modp14', 'modp15', 'modp16', 'modp17', 'modp18'] as const;
 
-let primeCache: Map<bigint, boolean> | undefined;
+/**
+ * Largest `p`, in bits, that {@link checkGroup} tests for primality itself (tens of ms
+ * at most); larger groups must be {@link WELL_KNOWN_GROUPS well known}, since Miller–Rabin
+ * on a prime blocks for seconds (3072 bits ≈ 2 s, 8192 bits ≈ 18 s), past the
+ * server's liveness timeout.
+ */
+export const DH_TESTED_PRIME_MAX_BITS = 2048;
 
+let wellKnownPrimes: ReadonlySet<bigint> | undefined;
+const primeCache = new Map<bigint, boolean>();
+
+function wellKnown(): ReadonlySet<bigint> {
+  wellKnownPrimes ??= new Set(WELL_KNOWN_GROUPS.map((name) => toBigInt(getDiffieHellman(name).getPrime())));
+  return wellKnownPrimes;
+}
+
+/** Miller–Rabin for p of at most {@link DH_TESTED_PRIME_MAX_BITS} bits, cached. */
 function isPrime(p: bigint): boolean {
-  if (primeCache === undefined) {
-    primeCache = new Map(WELL_KNOWN_GROUPS.map((name) => [toBigInt(getDiffieHellman(name).getPrime()), true]));
-  }
   let prime = primeCache.get(p);
   if (prime === undefined) {
-    // Miller–Rabin; a few hundred ms for 3072 bits, hence the cache.
     prime = checkPrimeSync(p);
     if (primeCache.size > 256) primeCache.clear();
     primeCache.set(p, prime);
@@ -286,9 +308,28 @@ function isPrime(p: bigint): boolean {
   return prime;
 }
 
+/** Sizes in bits of the well-known groups above {@link DH_TESTED_PRIME_MAX_BITS}, for reasons. */
+function largeKnownSizes(): string {
+  const sizes = [...wellKnown()].map(bitLength).filter((bits) => bits > DH_TESTED_PRIME_MAX_BITS);
+  return [...new Set(sizes)].sort((a, b) => a - b).join(', ');
+}
+
 /**
- * Plausibility of a group chosen by the other side: `p` an odd prime of
- * {@link DH_PRIME_BITS} bits, `1 < g < p − 1`. Returns the reason when not.
+ * Plausibility of a group chosen by the other side. Returns the reason when not:
+ *
+ * - `p` of {@link DH_PRIME_BITS} bits;
+ * - `1 < g < p − 1`;
+ * - `l`, when present and non-zero, `2 ≤ l < bitLength(p)` (a private value of
+ *   `l` bits must fit below `p`; the JDK's own groups have l = 160..256);
+ * - `p` prime: well-known groups are accepted at once; other groups of at most
+ *   {@link DH_TESTED_PRIME_MAX_BITS} bits are tested (Miller–Rabin, tens of ms);
+ *   other groups above that size are refused without a test, because the test of a
+ *   large prime blocks the event loop for seconds. Students use the JDK's default
+ *   groups (`KeyPairGenerator.getInstance("DH").initialize(bits)`), which for 3072
+ *   bits and more are the RFC 3526 MODP groups, so a teacher loses nothing; a
+ *   student's own `DHParameterSpec` above 2048 bits gets a reason saying so.
+ *
+ * Never takes more than tens of milliseconds.
  */
 export function checkGroup(group: DhGroup, field = 'dhpub'): string | undefined {
   const bits = bitLength(group.p);
@@ -296,6 +337,15 @@ export function checkGroup(group: DhGroup, field = 'dhpub'): string | undefined 
     return `${field} group has a ${bits}-bit p, outside ${DH_PRIME_BITS.min}..${DH_PRIME_BITS.max} bits`;
   }
   if (group.g <= 1n || group.g >= group.p - 1n) return `${field} group has g out of range (1 < g < p−1)`;
+  const l = group.l ?? 0;
+  if (l !== 0 && (l < 2 || l >= bits)) return `${field} group has l = ${l}, outside 2..${bits - 1}`;
+  if (wellKnown().has(group.p)) return undefined;
+  if (bits > DH_TESTED_PRIME_MAX_BITS) {
+    return (
+      `${field} group of ${bits} bits is not a known JDK group; groups above ${DH_TESTED_PRIME_MAX_BITS} bits ` +
+      `must be one of the JDK defaults (RFC 3526 MODP ${largeKnownSizes()} bits)`
+    );
+  }
   return isPrime(group.p) ? undefined : `${field} group's p is not prime`;
 }
 
@@ -328,16 +378,21 @@ export class DhKeyPair {
 
   /**
    * A fresh key pair, as the JDK makes it: `x` of `l` bits (top bit set) when the
-   * group has `l`, otherwise of `bitLength(p) − 1` bits.
+   * group has `l`, otherwise of `bitLength(p) − 1` bits. An `l` outside
+   * `2..bitLength(p) − 1` (which {@link checkGroup} refuses) is clamped into that
+   * range, so every candidate satisfies `1 < x < p − 1` and generation is one draw.
+   *
+   * @throws RangeError when `p < 5`: no private value `1 < x < p − 1` exists.
    */
   static generate(group: DhGroup): DhKeyPair {
-    const bits = group.l !== undefined && group.l > 0 ? group.l : bitLength(group.p) - 1;
-    for (;;) {
-      const bytes = randomBytes(Math.ceil(bits / 8));
-      let x = toBigInt(bytes) & ((1n << BigInt(bits)) - 1n);
-      x |= 1n << BigInt(bits - 1);
-      if (x > 1n && x < group.p - 1n) return new DhKeyPair(group, x);
-    }
+    if (group.p < 5n) throw new RangeError(`DH group with p = ${group.p} has no private value 1 < x < p−1`);
+    const maxBits = bitLength(group.p - 1n) - 1; // 2^maxBits ≤ p − 1: any x of maxBits bits is below p − 1
+    const l = group.l !== undefined && group.l > 0 ? group.l : maxBits;
+    const bits = Math.min(Math.max(l, 2), maxBits);
+    const bytes = randomBytes(Math.ceil(bits / 8));
+    let x = toBigInt(bytes) & ((1n << BigInt(bits)) - 1n);
+    x |= 1n << BigInt(bits - 1);
+    return new DhKeyPair(group, x);
   }
 
   /** The key pair of a known private value (e.g. a Java fixture's PKCS#8 key). */

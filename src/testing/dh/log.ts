@@ -14,11 +14,21 @@ import type { DhReferencePeer } from './peer.js';
 export interface RoundLogOptions {
   /** End `out` when the log is closed (false for stdout). @defaultValue `true` */
   end?: boolean;
+  /**
+   * Called once with the first error of `out` (or of the NDJSON encoder), after which
+   * the log stops writing. Errors are never left unhandled, with or without this.
+   */
+  onError?: (error: Error) => void;
 }
 
 /** A running round log, from {@link writeRoundLog}. */
 export interface RoundLog {
-  /** Stops listening, flushes what was written and (by default) ends the output. */
+  /** The first error of the output, if any: the log stopped writing then. */
+  readonly error: Error | undefined;
+  /**
+   * Stops listening, flushes what was written and (by default) ends the output.
+   * Never rejects: a failure of the output is in {@link RoundLog.error}.
+   */
   close(): Promise<void>;
 }
 
@@ -26,9 +36,13 @@ export interface RoundLog {
  * Writes every `round` event of `peer` to `out` as one NDJSON line (ndjson's
  * `stringify()` stream: `JSON.stringify(event)` + EOL).
  *
+ * An error of `out` (a full disk, a closed pipe) is handled: it is reported through
+ * {@link RoundLogOptions.onError} and {@link RoundLog.error}, and the log stops; it
+ * never becomes an unhandled `'error'` event that would end the process.
+ *
  * @example
  * ```ts
- * const log = writeRoundLog(peer, fs.createWriteStream('rounds.ndjson'));
+ * const log = writeRoundLog(peer, fs.createWriteStream('rounds.ndjson'), { onError: (e) => console.error(e.message) });
  * // …
  * await log.close();
  * ```
@@ -36,19 +50,41 @@ export interface RoundLog {
 export function writeRoundLog(peer: DhReferencePeer, out: Writable, options: RoundLogOptions = {}): RoundLog {
   const end = options.end ?? true;
   const lines = stringify();
-  lines.pipe(out, { end });
+  let error: Error | undefined;
   const onRound = (event: DhRoundEvent): void => {
     lines.write(event);
   };
+  const onError = (cause: unknown): void => {
+    if (error !== undefined) return;
+    error = cause instanceof Error ? cause : new Error(String(cause));
+    peer.off('round', onRound);
+    lines.unpipe(out);
+    lines.destroy();
+    options.onError?.(error);
+  };
+  // Kept on `out` for its whole life when we end it; removed on close otherwise (stdout).
+  out.on('error', onError);
+  lines.on('error', onError);
+  lines.pipe(out, { end });
   peer.on('round', onRound);
   let closing: Promise<void> | undefined;
   return {
+    get error(): Error | undefined {
+      return error;
+    },
     close(): Promise<void> {
       closing ??= (async () => {
         peer.off('round', onRound);
-        lines.end();
-        await finished(lines);
-        if (end) await finished(out);
+        if (error === undefined) {
+          lines.end();
+          try {
+            await finished(lines);
+            if (end) await finished(out);
+          } catch (cause) {
+            onError(cause);
+          }
+        }
+        if (!end) out.off('error', onError);
       })();
       return closing;
     },
