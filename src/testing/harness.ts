@@ -12,7 +12,7 @@ import { RouletteCore } from '../core/core.js';
 import type { RouletteOptions } from '../core/options.js';
 import { seededRandom } from '../core/random.js';
 import type { TrafficEvent } from '../core/events.js';
-import { connectInProcess } from '../transports/in-process.js';
+import { connectInProcess, type InProcessOptions } from '../transports/in-process.js';
 import { MemoryConnection, type MemoryConnectionOptions } from '../transports/memory.js';
 
 /** Options of {@link createHarness}. */
@@ -40,7 +40,7 @@ export interface HarnessOptions {
 }
 
 /** Options of {@link Harness.connectStream}: those of `connectInProcess`. */
-export type StreamClientOptions = NonNullable<Parameters<typeof connectInProcess>[1]>;
+export type StreamClientOptions = InProcessOptions;
 
 /** One line of a {@link Harness.transcript}. */
 export interface TranscriptEntry {
