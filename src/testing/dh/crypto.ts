@@ -283,8 +283,8 @@ const WELL_KNOWN_GROUPS = ['modp1', 'modp2', 'modp5', 'modp14', 'modp15', 'modp1
 
 /**
  * Largest `p`, in bits, that {@link checkGroup} tests for primality itself (tens of ms
- * at most); larger groups must be {@link WELL_KNOWN_GROUPS well known}, since Miller–Rabin
- * on a prime blocks for seconds (3072 bits ≈ 2 s, 8192 bits ≈ 18 s), past the
+ * at most); larger groups must be well known (the RFC 2409 / RFC 3526 MODP groups,
+ * which include the JDK defaults), since Miller–Rabin on a prime blocks for seconds (3072 bits ≈ 2 s, 8192 bits ≈ 18 s), past the
  * server's liveness timeout.
  */
 export const DH_TESTED_PRIME_MAX_BITS = 2048;
