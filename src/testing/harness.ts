@@ -55,6 +55,12 @@ export interface TranscriptEntry {
   tooLong?: true;
   /** The connection (as numbered by the core) the line went through. */
   connectionId: number;
+  /**
+   * The uco the connection was registered under when the line passed; lines before
+   * its first registration (the `connect` line, the ack) carry the uco it registered.
+   * `undefined` for a connection that never registered.
+   */
+  uco: string | undefined;
   /** Clock time, in ms. */
   at: number;
 }
@@ -100,8 +106,10 @@ export class Harness {
   readonly core: RouletteCore;
   private readonly maxSettleTurns: number;
   private readonly entries: TranscriptEntry[] = [];
-  /** Connection id → every uco it registered. */
-  private readonly ucosOf = new Map<number, Set<string>>();
+  /** Connection id → the uco it is registered under now. */
+  private readonly ucoOf = new Map<number, string>();
+  /** Connection id → its entries recorded before it registered. */
+  private readonly unattributed = new Map<number, TranscriptEntry[]>();
   private readonly streams = new Set<Duplex>();
   /** Bumped on every line in or out: {@link Harness.settle} waits until it stops moving. */
   private activity = 0;
@@ -114,6 +122,7 @@ export class Harness {
     this.core = new RouletteCore({ ...options.core, clock: this.clock, random: seededRandom(options.seed ?? 'harness') });
     this.core.on('traffic', (event) => this.record(event));
     this.core.on('registered', ({ connectionId, uco }) => this.noteUco(connectionId, uco));
+    this.core.on('unregistered', ({ connectionId }) => this.ucoOf.delete(connectionId));
     this.core.start();
   }
 
@@ -215,8 +224,10 @@ export class Harness {
 
   /**
    * Every line the client registered as `uco` sent and received, in order, from the
-   * connection's opening (its `connect` line included). When several connections
-   * registered `uco` (a takeover, a reconnect), their lines are merged in time order.
+   * connection's opening (its `connect` line included) while it held `uco`. When
+   * several connections registered `uco` (a takeover, a reconnect), their lines are
+   * merged in time order. A connection that re-registers under another uco leaves this
+   * transcript from there on (the re-registering `connect` line still counts here).
    * Lines are recorded at the server's boundary: a stream client may not have read
    * the last `received` lines yet — {@link Harness.settle} first.
    *
@@ -227,7 +238,7 @@ export class Harness {
    * ```
    */
   transcript(uco: string): TranscriptEntry[] {
-    return this.entries.filter((entry) => this.ucosOf.get(entry.connectionId)?.has(uco) === true);
+    return this.entries.filter((entry) => entry.uco === uco);
   }
 
   /**
@@ -282,16 +293,23 @@ export class Harness {
       direction: event.direction === 'in' ? 'sent' : 'received',
       line: event.line,
       connectionId: event.connectionId,
+      uco: this.ucoOf.get(event.connectionId),
       at: this.clock.now(),
     };
     if (event.tooLong === true) entry.tooLong = true;
     this.entries.push(entry);
+    if (entry.uco === undefined) {
+      const waiting = this.unattributed.get(entry.connectionId);
+      if (waiting === undefined) this.unattributed.set(entry.connectionId, [entry]);
+      else waiting.push(entry);
+    }
   }
 
+  /** A connection registered `uco`: its lines from now, and those not yet attributed, are `uco`'s. */
   private noteUco(connectionId: number, uco: string): void {
-    let ucos = this.ucosOf.get(connectionId);
-    if (ucos === undefined) this.ucosOf.set(connectionId, (ucos = new Set()));
-    ucos.add(uco);
+    this.ucoOf.set(connectionId, uco);
+    for (const entry of this.unattributed.get(connectionId) ?? []) entry.uco = uco;
+    this.unattributed.delete(connectionId);
   }
 
   private assertOpen(method: string): void {

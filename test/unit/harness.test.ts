@@ -197,6 +197,20 @@ describe('transcript()', () => {
     await harness.close();
   });
 
+  test('a connection that re-registers under another uco leaves the first transcript from there on', async () => {
+    const harness = createHarness();
+    const conn = harness.connect();
+    conn.send({ cmd: 'connect', uco: 'a', nonce: 1 });
+    conn.send({ cmd: 'connect', uco: 'b', nonce: 2 });
+    conn.send({ cmd: 'pong' });
+    assert.deepEqual(
+      harness.transcript('a').map((e) => e.line),
+      ['{"cmd":"connect","uco":"a","nonce":1}', '{"ack":"1"}', '{"cmd":"connect","uco":"b","nonce":2}'],
+    );
+    assert.deepEqual(harness.transcript('b').map((e) => e.line), ['{"ack":"2"}', '{"cmd":"pong"}']);
+    await harness.close();
+  });
+
   test('marks a line longer than maxLineBytes', async () => {
     const harness = createHarness({ core: { maxLineBytes: 64 } });
     const a = harness.connect();
