@@ -42,7 +42,12 @@ wss.on('connection', (ws, req) => {
   ws.on('error', (err) => handle.closed(err));
 });
 
-http.listen(Number(process.argv[2] ?? 8080), '127.0.0.1', () => {
+const port = Number(process.argv[2] ?? 8080);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`usage: websocket-server.ts [port]   (an integer from 0 to 65535, got '${process.argv[2]}')`);
+  process.exit(2);
+}
+http.listen(port, '127.0.0.1', () => {
   const address = http.address();
   if (address !== null && typeof address === 'object') console.log(`listening on 127.0.0.1:${address.port}`);
 });
