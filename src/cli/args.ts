@@ -196,35 +196,12 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
   // PROTOCOL §9's options always, from DEFAULTS unless their flag is given.
   const core = {} as StartCoreOptions;
   for (const { option } of CORE_FLAGS) core[option] = DEFAULTS[option];
-  for (const { flag, option } of CORE_FLAGS) {
+  // Every numeric option flag; `off` (Infinity) only where the core allows it.
+  for (const { flag, option } of [...CORE_FLAGS, ...LIMIT_FLAGS]) {
     const text = values.get(flag);
     if (text === undefined) continue;
-    const parsed = parseNonNegativeInteger(text);
-    if (parsed === undefined) {
-      return usageError(`invalid value for --${flag}: '${text}' (expected a non-negative integer)`);
-    }
-    // The core owns each option's range (e.g. --epoch-ms must be >= 1): ask it.
-    try {
-      resolveOptions({ [option]: parsed });
-    } catch (error) {
-      if (!(error instanceof RouletteError)) throw error;
-      return usageError(`invalid value for --${flag}: '${text}' (${error.message})`);
-    }
-    core[option] = parsed;
-  }
-  for (const { flag, option } of LIMIT_FLAGS) {
-    const text = values.get(flag);
-    if (text === undefined) continue;
-    const infiniteOk = mayBeInfinite(option);
-    const parsed = text === OFF && infiniteOk ? Infinity : parseNonNegativeInteger(text);
-    const expected = infiniteOk ? `a non-negative integer or '${OFF}'` : 'a non-negative integer';
-    if (parsed === undefined) return usageError(`invalid value for --${flag}: '${text}' (expected ${expected})`);
-    try {
-      resolveOptions({ [option]: parsed });
-    } catch (error) {
-      if (!(error instanceof RouletteError)) throw error;
-      return usageError(`invalid value for --${flag}: '${text}' (${error.message})`);
-    }
+    const parsed = parseOptionValue(flag, option, text);
+    if (typeof parsed === 'string') return usageError(parsed);
     core[option] = parsed;
   }
   if (strict) core.strict = true;
@@ -241,6 +218,26 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
   const options: StartOptions = { host, port, core, seed, quiet, statsIntervalMs };
   if (cert !== undefined && key !== undefined) options.tls = { cert, key };
   return { kind: 'run', options };
+}
+
+/**
+ * The value of `--<flag>` for core option `option`, or the usage error. `off` means
+ * `Infinity` where the core allows it; the core itself judges the range (e.g.
+ * `--epoch-ms` must be at least 1).
+ */
+function parseOptionValue(flag: string, option: CoreFlagOption | LimitFlagOption, text: string): number | string {
+  const infiniteOk = LIMIT_FLAGS.some((f) => f.option === option) && mayBeInfinite(option);
+  const parsed = text === OFF && infiniteOk ? Infinity : parseNonNegativeInteger(text);
+  if (parsed === undefined) {
+    return `invalid value for --${flag}: '${text}' (expected ${infiniteOk ? `a non-negative integer or '${OFF}'` : 'a non-negative integer'})`;
+  }
+  try {
+    resolveOptions({ [option]: parsed });
+  } catch (error) {
+    if (!(error instanceof RouletteError)) throw error;
+    return `invalid value for --${flag}: '${text}' (${error.message})`;
+  }
+  return parsed;
 }
 
 /** Decimal digits only (no sign, exponent, hex or spaces), within the safe integers. */
