@@ -12,6 +12,7 @@ import type {
   ProtocolErrorEvent,
   RegisteredEvent,
   RouletteCore,
+  RouletteEvents,
   UnregisteredEvent,
 } from '../index.js';
 
@@ -83,20 +84,22 @@ export function logCoreEvents(core: RouletteCore, log: Logger): () => void {
   const onEpoch = ({ epoch, clients, pairs }: EpochStartedEvent): void => {
     log.info(`Epoch ${epoch} started: ${count(clients, 'client')}, ${count(pairs, 'pair')}`);
   };
-  core.on('connectionOpened', onOpened);
-  core.on('registered', onRegistered);
-  core.on('paired', onPaired);
-  core.on('unregistered', onUnregistered);
-  core.on('connectionClosed', onClosed);
-  core.on('protocolError', onRefused);
-  core.on('epochStarted', onEpoch);
+  const unsubscribe = [
+    subscribe(core, 'connectionOpened', onOpened),
+    subscribe(core, 'registered', onRegistered),
+    subscribe(core, 'paired', onPaired),
+    subscribe(core, 'unregistered', onUnregistered),
+    subscribe(core, 'connectionClosed', onClosed),
+    subscribe(core, 'protocolError', onRefused),
+    subscribe(core, 'epochStarted', onEpoch),
+  ];
   return () => {
-    core.off('connectionOpened', onOpened);
-    core.off('registered', onRegistered);
-    core.off('paired', onPaired);
-    core.off('unregistered', onUnregistered);
-    core.off('connectionClosed', onClosed);
-    core.off('protocolError', onRefused);
-    core.off('epochStarted', onEpoch);
+    for (const off of unsubscribe) off();
   };
+}
+
+/** Listens to one event of `core`; returns the function that stops listening. */
+function subscribe<E extends keyof RouletteEvents>(core: RouletteCore, event: E, listener: (...args: RouletteEvents[E]) => void): () => void {
+  core.on(event, listener);
+  return () => core.off(event, listener);
 }

@@ -1,7 +1,6 @@
 /** PROTOCOL §1 Framing. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULTS } from '../../src/index.js';
 import type { Connection } from '../../src/core/connection.js';
 import { exitLine, fresh, harness } from '../helpers/core.js';
 
@@ -33,11 +32,7 @@ test('PROTOCOL §1: an unterminated line is not processed until its \\n arrives'
 
 test('PROTOCOL §1: messages are UTF-8 (a multi-byte character split across chunks survives)', () => {
   const h = harness();
-  const a = h.client('alice');
-  const b = h.client('bob');
-  h.clock.advance(DEFAULTS.pairDelayMs);
-  fresh(a);
-  fresh(b);
+  const [a, b] = h.pair('alice', 'bob');
   const bytes = Buffer.from('{"cmd":"comm","text":"žluťoučký 🐎"}\n');
   a.write(bytes.subarray(0, 25));
   a.write(bytes.subarray(25));
@@ -53,10 +48,7 @@ test('PROTOCOL §1: a trailing \\r before \\n is ignored', () => {
 
 test('PROTOCOL §1: a trailing \\r is ignored on message-based input too (receiveLine, string or bytes)', () => {
   const h = harness();
-  const a = h.client('alice');
-  const b = h.client('bob');
-  h.clock.advance(DEFAULTS.pairDelayMs);
-  fresh(b);
+  const [a, b] = h.pair('alice', 'bob');
   a.send('{"cmd":"comm","n":1}\r');
   a.handle.receiveLine(Buffer.from('{"cmd":"comm","n":2}\r'));
   a.write('{"cmd":"comm","n":3}\r\n');
@@ -65,11 +57,7 @@ test('PROTOCOL §1: a trailing \\r is ignored on message-based input too (receiv
 
 test('PROTOCOL §1: a message-based line holding "\\n" is read as the lines it contains; no peer ever gets a raw newline', () => {
   const h = harness();
-  const a = h.client('alice');
-  const b = h.client('bob');
-  h.clock.advance(DEFAULTS.pairDelayMs);
-  fresh(a);
-  fresh(b);
+  const [a, b] = h.pair('alice', 'bob');
   a.send('{"cmd":"comm","n":1}\n{"cmd":"comm","n":2}\r\n');
   a.handle.receiveLine(Buffer.from('{"cmd":"comm","n":3}\n{"cmd":"comm","n":4}'));
   // Valid JSON across a newline is two broken lines, not one relayed line with a newline inside.
