@@ -1,11 +1,12 @@
 /**
- * One connection's state, shared by the registry, the pairing scheduler, the liveness
- * tracker and the relay. Adapters see it only as a {@link ConnectionHandle}.
+ * One connection's state, owned by the engine, and the handle its adapter gets.
  *
  * @module
  */
 import type { PendingInput } from './authorization.js';
-import { LineFramer, stripCarriageReturn } from './framing.js';
+import type { Engine } from './engine.js';
+import { LineFramer, stripCarriageReturn, type LineSink } from './framing.js';
+import type { RemotePeer, Seat } from './matchmaking/types.js';
 import type { TokenBucket } from './rate-limit.js';
 import type { ConnectionHandle, Transport } from './transport.js';
 
@@ -15,30 +16,21 @@ const NEWLINE = Uint8Array.of(LF);
 /** Where a connection is in its life. */
 export type ConnectionState = 'open' | 'closing' | 'closed';
 
-/** The callbacks a {@link Connection} forwards its adapter's calls to (the core). */
-export interface ConnectionOwner {
-  /** A complete line arrived, without its terminator or trailing `"\r"`, at most `maxLineBytes` long. */
-  onLine(conn: Connection, line: Buffer | string): void;
-  /** A line longer than `maxLineBytes` arrived. */
-  onLineTooLong(conn: Connection): void;
-  /** The transport drained its output. */
-  onDrained(conn: Connection): void;
-  /** The transport closed or failed. */
-  onTransportClosed(conn: Connection, error: Error | undefined): void;
-}
+/** A connection's peer: another connection of this core, or a client elsewhere. */
+export type Peer = Connection | RemotePeer;
 
-/** @internal The core's record of one connection; implements the adapter's handle. */
-export class Connection implements ConnectionHandle, TokenBucket {
+/** The engine's record of one connection. Only the engine and its parts write it. */
+export class Connection implements Seat, TokenBucket, LineSink {
   /** Registered uco, once `connect` succeeded. */
   uco: string | undefined = undefined;
   /** Registered session. */
   session = '';
-  /** Current peer, when paired. */
-  peer: Connection | undefined = undefined;
-  /** The peer of the pair dissolved by the last epoch boundary (PROTOCOL §6 no repeat). */
-  previousPeer: Connection | undefined = undefined;
+  /** Current peer, when paired (set by the engine from the matchmaker's decisions). */
+  peer: Peer | undefined = undefined;
   /** Life-cycle state. */
   state: ConnectionState = 'open';
+  /** False until the adapter holds the handle: closing before that waits a microtask. */
+  attached = false;
   /** Senders paused because this connection's output is full. */
   blockedSenders: Set<Connection> | undefined = undefined;
   /** The connection whose full output paused this one's input. */
@@ -47,32 +39,35 @@ export class Connection implements ConnectionHandle, TokenBucket {
   tokens: number;
   /** Rate limit: clock time of the last token update. */
   tokensAt: number;
-  /** Input held while a `connect` awaits the `authorize` hook. */
+  /** Input held while a `connect` awaits a decision (the `authorize` hook, the matchmaker). */
   pending: PendingInput | undefined = undefined;
   /** The key of the per-address connection count, if the transport has an address. */
   readonly addressKey: string | undefined;
+  /** What the adapter holds. */
+  readonly handle: ConnectionHandle;
   private readonly framer: LineFramer;
 
   constructor(
     readonly id: number,
     readonly transport: Transport,
-    private readonly owner: ConnectionOwner,
-    private readonly maxLineBytes: number,
+    private readonly engine: Engine,
     /** When the transport was attached (clock time). */
     readonly openedAt: number,
-    /** Initial tokens of the rate limit (its burst size). */
-    burst: number,
   ) {
+    const { maxLineBytes, rateBurst } = engine.options;
     this.framer = new LineFramer(maxLineBytes);
-    this.tokens = burst;
+    this.tokens = rateBurst;
     this.tokensAt = openedAt;
     this.addressKey = transport.remoteHost ?? transport.remoteAddress;
+    this.handle = new Handle(this);
   }
 
-  get isClosed(): boolean {
-    return this.state !== 'open';
+  /** Bytes of input held for an unfinished line. */
+  get inputBufferedBytes(): number {
+    return this.framer.bufferedBytes;
   }
 
+  /** Raw bytes from the transport (PROTOCOL §1 framing). */
   feed(chunk: Uint8Array): void {
     if (this.state === 'open') this.framer.push(chunk, this);
   }
@@ -89,40 +84,68 @@ export class Connection implements ConnectionHandle, TokenBucket {
       this.feed(typeof line === 'string' ? Buffer.from(`${line}\n`) : Buffer.concat([line, NEWLINE]));
       return;
     }
+    const max = this.engine.options.maxLineBytes;
     if (typeof line === 'string') {
       const text = line.endsWith('\r') ? line.slice(0, -1) : line;
       // A UTF-16 code unit takes at most 3 UTF-8 bytes: short strings need no count.
-      if (text.length > this.maxLineBytes / 3 && Buffer.byteLength(text) > this.maxLineBytes) this.onLineTooLong();
-      else this.owner.onLine(this, text);
+      if (text.length > max / 3 && Buffer.byteLength(text) > max) this.onLineTooLong();
+      else this.engine.line(this, text);
       return;
     }
     const bytes = stripCarriageReturn(Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength));
-    if (bytes.length > this.maxLineBytes) this.onLineTooLong();
-    else this.owner.onLine(this, bytes);
+    if (bytes.length > max) this.onLineTooLong();
+    else this.engine.line(this, bytes);
+  }
+
+  /** The transport drained its output. */
+  drained(): void {
+    if (this.state === 'open') this.engine.drained(this);
+  }
+
+  /** PROTOCOL §5: the transport closed or failed; the client is removed at once. */
+  closed(error?: Error): void {
+    if (this.state !== 'closed') this.engine.close(this, error === undefined ? 'transport closed' : 'transport error', error);
+  }
+
+  /** {@link LineSink}: a complete line. The framer stops calling once the connection closes mid-chunk. */
+  onLine(line: Buffer): void {
+    if (this.state === 'open') this.engine.line(this, line);
+  }
+
+  /** {@link LineSink}: a line longer than `maxLineBytes`. */
+  onLineTooLong(): void {
+    if (this.state === 'open') this.engine.lineTooLong(this);
+  }
+}
+
+/**
+ * The adapter's handle: the transport's three entry points (input, drained, closed)
+ * and the connection's id, nothing of its state.
+ */
+class Handle implements ConnectionHandle {
+  readonly #conn: Connection;
+
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+
+  get id(): number {
+    return this.#conn.id;
+  }
+
+  feed(chunk: Uint8Array): void {
+    this.#conn.feed(chunk);
+  }
+
+  receiveLine(line: string | Uint8Array): void {
+    this.#conn.receiveLine(line);
   }
 
   drained(): void {
-    if (this.state === 'open') this.owner.onDrained(this);
+    this.#conn.drained();
   }
 
   closed(error?: Error): void {
-    if (this.state === 'closed') return;
-    this.owner.onTransportClosed(this, error);
-  }
-
-  /** @internal {@link LineSink} */
-  onLine(line: Buffer): void {
-    // The framer stops calling once the connection closes mid-chunk.
-    if (this.state === 'open') this.owner.onLine(this, line);
-  }
-
-  /** @internal {@link LineSink} */
-  onLineTooLong(): void {
-    if (this.state === 'open') this.owner.onLineTooLong(this);
-  }
-
-  /** Bytes of input held for an unfinished line. */
-  get inputBufferedBytes(): number {
-    return this.framer.bufferedBytes;
+    this.#conn.closed(error);
   }
 }

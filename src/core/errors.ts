@@ -12,7 +12,9 @@ export type RouletteErrorCode =
   /** A method was called in a state that does not allow it (e.g. `start()` twice). */
   | 'ERR_INVALID_STATE'
   /** {@link RouletteCore.pair} named a uco that is not registered, or a client that is dead. */
-  | 'ERR_UNKNOWN_CLIENT';
+  | 'ERR_UNKNOWN_CLIENT'
+  /** An argument is out of range or contradicts another (e.g. pairing a client with itself). */
+  | 'ERR_INVALID_ARGUMENT';
 
 /**
  * The error thrown by the library's API. Match on {@link RouletteError.code}, which is

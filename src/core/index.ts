@@ -13,5 +13,17 @@ export { EXIT_REASONS, ADDED_EXIT_REASONS, type ExitReason, type ErrorKind } fro
 export type { AuthorizeHook, AuthorizeRequest } from './authorization.js';
 export { LineFramer, type LineSink } from './framing.js';
 export type { Transport, ConnectionHandle } from './transport.js';
+export { localMatchmaker } from './matchmaking/local.js';
+export type {
+  Matchmaker,
+  MatchmakerContext,
+  MatchmakerCounts,
+  MatchmakerFactory,
+  MatchmakerOptions,
+  MatchmakerSink,
+  RegisterVerdict,
+  RemotePeer,
+  Seat,
+} from './matchmaking/types.js';
 export type { RouletteStats } from './stats.js';
 export type * from './events.js';

@@ -7,26 +7,8 @@
  */
 import type { Clock, TimerHandle } from './clock.js';
 import type { Connection } from './connection.js';
-
-/** What the tracker asks of the core. */
-export interface LivenessHost {
-  /** Send a ping to every registered connection. */
-  pingAll(): void;
-  /** `conn` stopped answering pings (`timeout`). */
-  onDead(conn: Connection): void;
-  /** `conn` did not register in time (`register timeout`). */
-  onRegisterTimeout(conn: Connection): void;
-}
-
-/** Timing of the tracker. */
-export interface LivenessTiming {
-  /** Ping interval, ms. */
-  pingIntervalMs: number;
-  /** Age of the last pong at which a client is dead, ms. */
-  deadAfterMs: number;
-  /** Time allowed between connection and `connect`, ms. */
-  registerTimeoutMs: number;
-}
+import type { Engine } from './engine.js';
+import type { ResolvedOptions } from './options.js';
 
 /**
  * Deadlines are kept in two insertion-ordered maps whose first entry is always the
@@ -43,11 +25,13 @@ export class LivenessTracker {
   private deadlineAt = Infinity;
   private nextPingAt = 0;
 
-  constructor(
-    private readonly host: LivenessHost,
-    private readonly clock: Clock,
-    private readonly timing: LivenessTiming,
-  ) {}
+  private readonly clock: Clock;
+  private readonly timing: ResolvedOptions;
+
+  constructor(private readonly engine: Engine) {
+    this.clock = engine.clock;
+    this.timing = engine.options;
+  }
 
   /** Whether the timers run. */
   get running(): boolean {
@@ -70,8 +54,9 @@ export class LivenessTracker {
     this.deadlineAt = Infinity;
   }
 
-  /** A connection opened: it must register within `registerTimeoutMs`. */
+  /** A connection opened (or left the registry): it must register within `registerTimeoutMs` of `at`. */
   opened(conn: Connection, at: number): void {
+    this.lastSeen.delete(conn);
     this.unregistered.set(conn, at);
     this.armDeadline();
   }
@@ -124,7 +109,7 @@ export class LivenessTracker {
       () => this.onPingTimer(),
       Math.max(0, this.nextPingAt - this.clock.now()),
     );
-    this.host.pingAll();
+    this.engine.pingAll();
   }
 
   /** Earliest deadline among the heads of both maps. */
@@ -163,13 +148,13 @@ export class LivenessTracker {
     for (const [conn, seen] of this.lastSeen) {
       if (now - seen < this.timing.deadAfterMs) break;
       this.lastSeen.delete(conn);
-      this.host.onDead(conn);
+      this.engine.close(conn, 'timeout');
     }
     // PROTOCOL §5: register timeout.
     for (const [conn, opened] of this.unregistered) {
       if (now - opened < this.timing.registerTimeoutMs) break;
       this.unregistered.delete(conn);
-      this.host.onRegisterTimeout(conn);
+      this.engine.close(conn, 'register timeout');
     }
     this.armDeadline();
   }

@@ -6,27 +6,13 @@
  */
 
 /**
- * Why the server closes a connection, sent as `{"exit":true,"reason":…}` just before
- * closing (PROTOCOL §4). The last three are this server's additions (docs/protocol.md,
- * "Differences from the old server"): `unauthorized` (the `authorize` hook refused a
- * `connect`), `too many connections` (`maxConnectionsPerAddress`), `flood` (too much
- * input while a `connect` awaited its authorisation).
+ * Every {@link ExitReason}: first those of PROTOCOL §4, in its order, then this
+ * server's additions (docs/protocol.md, "Differences from the old server"):
+ * `unauthorized` (the `authorize` hook refused a `connect`), `too many connections`
+ * (`maxConnectionsPerAddress`), `flood` (too much input while a `connect` awaited a
+ * decision), `unavailable` (a clustered matchmaker could not decide a `connect`).
  */
-export type ExitReason =
-  | 'new session'
-  | 'client exit'
-  | 'timeout'
-  | 'register timeout'
-  | 'server full'
-  | 'server shutdown'
-  | 'slow consumer'
-  | 'protocol error'
-  | 'unauthorized'
-  | 'too many connections'
-  | 'flood';
-
-/** Every {@link ExitReason}: first those of PROTOCOL §4, in its order, then this server's additions. */
-export const EXIT_REASONS: readonly ExitReason[] = Object.freeze([
+export const EXIT_REASONS = Object.freeze([
   'new session',
   'client exit',
   'timeout',
@@ -38,10 +24,17 @@ export const EXIT_REASONS: readonly ExitReason[] = Object.freeze([
   'unauthorized',
   'too many connections',
   'flood',
-]);
+  'unavailable',
+] as const);
 
-/** The {@link ExitReason}s this server adds to PROTOCOL §4 (opt-in limits and hooks). */
-export const ADDED_EXIT_REASONS: readonly ExitReason[] = Object.freeze(['unauthorized', 'too many connections', 'flood']);
+/**
+ * Why the server closes a connection, sent as `{"exit":true,"reason":…}` just before
+ * closing (PROTOCOL §4): one of {@link EXIT_REASONS}.
+ */
+export type ExitReason = (typeof EXIT_REASONS)[number];
+
+/** The {@link ExitReason}s this server adds to PROTOCOL §4 (opt-in limits, hooks and clusters). */
+export const ADDED_EXIT_REASONS: readonly ExitReason[] = Object.freeze(['unauthorized', 'too many connections', 'flood', 'unavailable']);
 
 /**
  * The `error` texts of error replies (PROTOCOL §1–3), plus the prefix of

@@ -5,6 +5,7 @@
  */
 import type { AuthorizeHook } from './authorization.js';
 import type { Clock } from './clock.js';
+import type { MatchmakerFactory } from './matchmaking/types.js';
 import { RouletteError } from './errors.js';
 import type { Random } from './random.js';
 
@@ -157,10 +158,17 @@ export interface RouletteOptions {
    * @defaultValue `Math.random`
    */
   random?: Random;
+  /**
+   * Where registration and pairing are decided: the matchmaking seam. The default keeps
+   * everything in this process; a clustered matchmaker (several processes behaving as
+   * one server) plugs in here.
+   * @defaultValue {@link localMatchmaker}
+   */
+  cluster?: MatchmakerFactory;
 }
 
 /** The options after defaults are applied. */
-export type ResolvedOptions = Required<Omit<RouletteOptions, 'clock' | 'random' | 'authorize'>>;
+export type ResolvedOptions = Required<Omit<RouletteOptions, 'clock' | 'random' | 'authorize' | 'cluster'>>;
 
 const INTEGER_OPTIONS = [
   ['epochMs', 1],
@@ -209,8 +217,11 @@ export function resolveOptions(options: RouletteOptions = {}): ResolvedOptions {
     }
     resolved.strict = options.strict;
   }
-  if (options.authorize !== undefined && typeof options.authorize !== 'function') {
-    throw new RouletteError('ERR_INVALID_OPTION', `option authorize must be a function, got ${String(options.authorize)}`);
+  for (const name of ['authorize', 'cluster'] as const) {
+    const value: unknown = options[name];
+    if (value !== undefined && typeof value !== 'function') {
+      throw new RouletteError('ERR_INVALID_OPTION', `option ${name} must be a function, got ${String(value)}`);
+    }
   }
   return resolved;
 }

@@ -5,26 +5,19 @@
  *
  * @module
  */
-import type { Connection } from './connection.js';
+import { Connection, type Peer } from './connection.js';
+import type { Engine } from './engine.js';
 import { scanComm, type CommScan } from './scan.js';
 
 /** A sender is paused while its peer holds more unsent output than this (bytes). */
 export const PAUSE_SENDER_ABOVE_BYTES = 64 * 1024;
-
-/** What the relay asks of the core. */
-export interface RelayHost {
-  /** Writes a line to `conn`; false when its transport refused it. */
-  send(conn: Connection, line: string | Buffer): boolean;
-  /** A line of `bytes` bytes went from `from` to `to`: count it, report it. */
-  onRelayed(from: Connection, to: Connection, bytes: number): void;
-}
 
 /** Forwarding, the fast-path check and sender backpressure. */
 export class Relay {
   /** Scratch space of {@link scanComm}: one per relay, no allocation per line. */
   private readonly scan: CommScan = { ucoStart: -1, ucoEnd: -1 };
 
-  constructor(private readonly host: RelayHost) {}
+  constructor(private readonly engine: Engine) {}
 
   /**
    * Whether `raw` is certainly a `comm` line whose `uco`, if any, is exactly
@@ -42,13 +35,17 @@ export class Relay {
 
   /**
    * PROTOCOL §3 comm: the peer gets the line byte for byte (its transport appends the
-   * terminator). False when the peer's transport refused it (the sender is then told
+   * terminator). False when the peer could not take it (the sender is then told
    * `failed`).
    */
-  forward(sender: Connection, peer: Connection, raw: Buffer | string): boolean {
-    if (!this.host.send(peer, raw)) return false;
-    this.host.onRelayed(sender, peer, typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length);
-    this.applyBackpressure(sender, peer);
+  forward(sender: Connection, peer: Peer, raw: Buffer | string): boolean {
+    if (peer instanceof Connection) {
+      if (!this.engine.send(peer, raw)) return false;
+    } else if (!peer.send(raw)) {
+      return false;
+    }
+    this.engine.relayed(sender, peer, typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length);
+    if (peer instanceof Connection) this.applyBackpressure(sender, peer);
     return true;
   }
 

@@ -56,16 +56,14 @@ export interface Transport {
 }
 
 /**
- * The core's side of one connection, returned by {@link RouletteCore.connect}. The
- * adapter feeds it input and tells it when the transport drains or closes.
+ * The core's side of one connection, returned by {@link RouletteCore.connect}: the
+ * transport's three entry points (input, drained, closed) and the connection's id.
+ * The adapter feeds it input and tells it when the transport drains or closes; the
+ * connection's state stays in the core (read it with {@link RouletteCore.clients}).
  */
 export interface ConnectionHandle {
-  /** Identifier of the connection, unique within one core. */
+  /** Identifier of the connection, unique within one core (as in the core's events). */
   readonly id: number;
-  /** The uco this connection registered, or `undefined` before `connect`. */
-  readonly uco: string | undefined;
-  /** True once the connection is closed or closing: input is then ignored. */
-  readonly isClosed: boolean;
   /**
    * Raw bytes from the transport, in any chunking: the core splits lines on `"\n"`,
    * drops a trailing `"\r"`, and enforces `maxLineBytes` (PROTOCOL §1).

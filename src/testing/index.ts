@@ -33,5 +33,6 @@ export {
   type StudentSummary,
 } from './report.js';
 export * from './dh/index.js';
+export { inspectCore, type ConnectionView, type CoreView } from './inspect.js';
 export { ManualClock } from '../core/clock.js';
 export { MemoryConnection, type MemoryConnectionOptions, type ServerMessage } from '../transports/memory.js';

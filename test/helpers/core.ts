@@ -3,7 +3,8 @@
  * in-memory clients, a cursor over each client's raw output lines, and a wait for
  * registered clients.
  */
-import { ManualClock, MemoryConnection, RouletteCore, type RouletteOptions } from '../../src/index.js';
+import { ManualClock, MemoryConnection, RouletteCore, type ConnectionHandle, type RouletteOptions } from '../../src/index.js';
+import { inspectCore } from '../../src/testing/index.js';
 
 /** A started core on a manual clock. */
 export interface Harness {
@@ -69,6 +70,21 @@ export const PING = '{"cmd":"ping"}';
 /** Answers the pings: sends `pong` from each connection. */
 export function pong(...conns: MemoryConnection[]): void {
   for (const conn of conns) conn.send({ cmd: 'pong' });
+}
+
+/** True once the core closed (or is closing) the connection of `handle`: its input is ignored. */
+export function isClosed(core: RouletteCore, handle: ConnectionHandle): boolean {
+  return inspectCore(core).connections.find((c) => c.id === handle.id)?.state !== 'open';
+}
+
+/** Bytes the core holds for the unfinished input line of `handle`'s connection. */
+export function inputBuffered(core: RouletteCore, handle: ConnectionHandle): number {
+  return inspectCore(core).connections.find((c) => c.id === handle.id)?.inputBufferedBytes ?? 0;
+}
+
+/** The uco `conn` is registered under, read from the core (`undefined` before `connect`). */
+export function ucoOf(core: RouletteCore, conn: MemoryConnection): string | undefined {
+  return core.clients().find((c) => c.connectionId === conn.handle.id)?.uco;
 }
 
 /** The uco of `conn`'s current peer, read from the core. */

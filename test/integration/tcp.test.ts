@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { RouletteCore, type ConnectionClosedEvent, type RouletteOptions } from '../../src/index.js';
+import { inspectCore } from '../../src/testing/index.js';
 import { listen, type RouletteServer } from '../../src/transports/index.js';
 import { LineReader } from '../helpers/line-reader.js';
 
@@ -174,7 +175,7 @@ describe('TCP server', () => {
     // Sample what the core holds for unfinished lines after every chunk the server reads.
     env.server.server.on('connection', (socket: net.Socket) =>
       socket.on('data', () => {
-        for (const conn of env.core.registry.connections.values()) held = Math.max(held, conn.inputBufferedBytes);
+        for (const conn of inspectCore(env.core).connections) held = Math.max(held, conn.inputBufferedBytes);
       }),
     );
     const c = await env.connect();

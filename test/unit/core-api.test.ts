@@ -365,14 +365,17 @@ test('pair(): two chosen clients are paired now; their former peers become free 
   assert.deepEqual([...fresh(a), ...fresh(c)], []);
 });
 
-test('pair(): an unknown or identical client, or one dropped as dead, is ERR_UNKNOWN_CLIENT', () => {
+test('pair(): an unknown client, or one dropped as dead, is ERR_UNKNOWN_CLIENT; the same client twice is ERR_INVALID_ARGUMENT', () => {
   const h = harness();
   h.client('a');
   h.client('b');
   const unknown = (fn: () => void, message: RegExp): void =>
     assert.throws(fn, (err: unknown) => err instanceof RouletteError && err.code === 'ERR_UNKNOWN_CLIENT' && message.test(err.message));
   unknown(() => h.core.pair('a', 'zz'), /'zz' is not registered/);
-  unknown(() => h.core.pair('a', 'a'), /itself/);
+  assert.throws(
+    () => h.core.pair('a', 'a'),
+    (err: unknown) => err instanceof RouletteError && err.code === 'ERR_INVALID_ARGUMENT' && /itself/.test(err.message),
+  );
   h.clock.advance(h.core.options.deadAfterMs - 1);
   h.core.client('a'); // still registered: its deadline timer fires at deadAfterMs
   h.clock.advance(1);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { ManualClock, MemoryConnection, RouletteCore, seededRandom } from '../../src/index.js';
-import type { Connection } from '../../src/core/connection.js';
+import { inspectCore, type ConnectionView } from '../../src/testing/index.js';
 
 const OPTIONS = {
   epochMs: 5000,
@@ -106,8 +106,8 @@ class World {
     return this.slots[slot] as MemoryConnection;
   }
 
-  internal(conn: MemoryConnection): Connection | undefined {
-    return this.core.registry.connections.get(conn.handle.id);
+  internal(conn: MemoryConnection): ConnectionView | undefined {
+    return inspectCore(this.core).connections.find((c) => c.id === conn.handle.id);
   }
 
   run(action: Action): void {
@@ -167,15 +167,16 @@ class World {
   private comm(slot: number, withUco: boolean): void {
     const sender = this.conn(slot);
     const me = this.internal(sender);
-    const peer = me?.peer;
-    const peerConn = this.all.find((c) => peer !== undefined && c.handle === peer);
+    const peer = me?.peerId;
+    const peerConn = this.all.find((c) => peer !== undefined && c.handle.id === peer);
     const text = `{"cmd":"comm", "n":${this.clock.now()}${withUco && me?.uco !== undefined ? `,"uco":"${me.uco}"` : ''}}`;
     const sentBefore = sender.lines.length;
     // A half-written line (`partial`) would swallow this one: complete it first.
     sender.write('\n');
     const before = sender.lines.length;
     sender.send(text);
-    if (me === undefined || me.state !== 'open' || sentBefore !== before) return;
+    // `me` is a snapshot from before the line: read the connection's state after it.
+    if (me === undefined || this.internal(sender)?.state !== 'open' || sentBefore !== before) return;
     const replies = sender.lines.slice(before);
     if (me.uco === undefined) {
       assert.deepEqual(replies, [`{"error":"not registered","msg":${JSON.stringify(JSON.parse(text))}}`]);
@@ -193,10 +194,10 @@ class World {
       [a, b],
       [b, a],
     ] as const) {
-      const conn = this.core.registry.clients.get(uco);
+      const conn = inspectCore(this.core).clients.find((c) => c.uco === uco);
       if (conn === undefined || conn.state !== 'open') this.violations.push(`paired ${uco}, not registered and open`);
-      else if (!this.core.liveness.isAlive(conn)) this.violations.push(`paired ${uco}, dead`);
-      else if (conn.peer?.uco !== other) this.violations.push(`paired ${uco} with ${other}, but its peer is ${conn.peer?.uco}`);
+      else if (!conn.alive) this.violations.push(`paired ${uco}, dead`);
+      else if (conn.peer !== other) this.violations.push(`paired ${uco} with ${other}, but its peer is ${conn.peer}`);
     }
   }
 
@@ -204,8 +205,8 @@ class World {
   private checkEpoch(clients: number, pairs: number): void {
     let live = 0;
     let free = 0;
-    for (const conn of this.core.registry.clients.values()) {
-      if (!this.core.liveness.isAlive(conn)) continue;
+    for (const conn of inspectCore(this.core).clients) {
+      if (!conn.alive) continue;
       live++;
       if (conn.peer === undefined) free++;
     }
@@ -216,43 +217,46 @@ class World {
 
   checkInvariants(): void {
     assert.deepEqual(this.violations, []);
-    const { registry, pairing, liveness } = this.core;
+    const view = inspectCore(this.core);
+    const byId = new Map(view.connections.map((c) => [c.id, c]));
+    const byUco = new Map(view.clients.map((c) => [c.uco as string, c]));
     const now = this.clock.now();
     let paired = 0;
-    for (const [uco, conn] of registry.clients) {
-      assert.equal(conn.uco, uco);
+    assert.equal(byUco.size, view.clients.length, 'one registration per uco');
+    for (const [uco, conn] of byUco) {
       assert.equal(conn.state, 'open', `${uco} registered but not open`);
-      assert.equal(registry.connections.get(conn.id), conn);
+      assert.deepEqual(byId.get(conn.id), conn);
       // PROTOCOL §5: nobody stays registered past its deadline.
-      const seen = liveness.lastSeenAt(conn);
+      const seen = conn.lastSeen;
       assert.ok(seen !== undefined && now - seen < OPTIONS.deadAfterMs, `${uco} overdue`);
-      const peer = conn.peer;
-      if (peer === undefined) {
-        assert.ok(pairing.free.has(conn), `${uco} is unpaired but not free: it would never be paired again`);
+      if (conn.peerId === undefined) {
+        assert.ok(conn.waiting, `${uco} is unpaired but not free: it would never be paired again`);
         continue;
       }
       paired++;
-      assert.notEqual(peer, conn);
-      assert.equal(peer.peer, conn, 'pairs are symmetric');
+      const peer = byId.get(conn.peerId) as ConnectionView;
+      assert.notEqual(peer.id, conn.id);
+      assert.equal(peer.peerId, conn.id, 'pairs are symmetric');
       assert.equal(peer.state, 'open');
-      assert.equal(registry.clients.get(peer.uco as string), peer, 'a peer is registered');
-      assert.ok(!pairing.free.has(conn));
+      assert.equal(byUco.get(peer.uco as string)?.id, peer.id, 'a peer is registered');
+      assert.ok(!conn.waiting);
       // The client was told who its peer is, and that is the last pair message it got.
-      const mem = this.all.find((c) => c.handle === conn) as MemoryConnection;
+      const mem = this.all.find((c) => c.handle.id === conn.id) as MemoryConnection;
       assert.equal(mem.lines.findLast((l) => l.startsWith('{"cmd":"pair"')), `{"cmd":"pair","uco":"${peer.uco}"}`);
     }
     assert.equal(paired % 2, 0);
-    assert.equal(pairing.pairCount, paired / 2);
-    for (const conn of pairing.free) assert.ok(registry.clients.get(conn.uco as string) === conn && conn.peer === undefined);
-    for (const conn of registry.connections.values()) {
+    assert.equal(view.pairs, paired / 2);
+    assert.equal(view.waiting, view.connections.filter((c) => c.waiting).length, 'every free client is an open connection');
+    for (const conn of view.connections) if (conn.waiting) assert.ok(byUco.get(conn.uco as string)?.id === conn.id && conn.peer === undefined);
+    for (const conn of view.connections) {
       assert.equal(conn.state, 'open');
       if (conn.uco === undefined) assert.ok(now - conn.openedAt < OPTIONS.registerTimeoutMs, 'register timeout overdue');
     }
     const stats = this.core.stats();
-    assert.equal(stats.clients, registry.clients.size);
-    assert.equal(stats.connections, registry.connections.size);
-    assert.equal(stats.pairs, pairing.pairCount);
-    assert.equal(liveness.size, registry.connections.size, 'every open connection, and only those, has a deadline');
+    assert.equal(stats.clients, view.clients.length);
+    assert.equal(stats.connections, view.connections.length);
+    assert.equal(stats.pairs, view.pairs);
+    assert.equal(view.deadlines, view.connections.length, 'every open connection, and only those, has a deadline');
     for (const mem of this.all) {
       const conn = this.internal(mem);
       assert.equal(conn === undefined, mem.isClosed, 'the registry holds exactly the open connections');
@@ -274,7 +278,7 @@ class World {
       assert.equal(conn.closedBy, 'server');
     }
     this.checkInvariants();
-    assert.equal(this.core.registry.connections.size, 0);
+    assert.equal(inspectCore(this.core).connections.length, 0);
   }
 }
 

@@ -9,6 +9,8 @@ import { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { attachStream, ManualClock, RouletteCore, type ConnectionHandle, type RouletteOptions } from '../../src/index.js';
+import { inspectCore } from '../../src/testing/index.js';
+import { inputBuffered } from '../helpers/core.js';
 
 /** A socket-like duplex: input pushed by the test, output collected. */
 class FakeSocket extends Duplex {
@@ -51,16 +53,11 @@ async function rig(n: number, options: Omit<RouletteOptions, 'clock'> = {}): Pro
   return { core, clock, socks, handles };
 }
 
-/** Bytes held for one connection's unfinished line. */
-function inputBuffered(core: RouletteCore, handle: ConnectionHandle): number {
-  return core.registry.connections.get(handle.id)?.inputBufferedBytes ?? 0;
-}
-
 function checkInvariants(r: Rig): void {
   for (const info of r.core.clients()) {
     if (info.peer !== undefined) assert.equal(r.core.client(info.peer)?.peer, info.uco, `pair ${info.uco} <-> ${info.peer} is symmetric`);
   }
-  for (const conn of r.core.registry.clients.values()) assert.equal(conn.state, 'open');
+  for (const conn of inspectCore(r.core).clients) assert.equal(conn.state, 'open');
   assert.ok(r.core.stats().pairs * 2 <= r.core.stats().clients);
 }
 

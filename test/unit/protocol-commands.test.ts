@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Transport } from '../../src/index.js';
-import { exitLine, fresh, harness, pairLine, PING, pong } from '../helpers/core.js';
+import { exitLine, fresh, harness, pairLine, PING, pong, ucoOf } from '../helpers/core.js';
 
 // ── the table ──────────────────────────────────────────────────────────────────
 
@@ -21,7 +21,7 @@ test('PROTOCOL §3 connect: registers the connection under uco and replies {"ack
       ['bob', '', b.handle.id],
     ],
   );
-  assert.equal(a.handle.uco, 'alice');
+  assert.equal(ucoOf(h.core, a), 'alice');
 });
 
 test('PROTOCOL §3 comm: forwards the message to the current peer; nothing is replied on success', () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom, type MemoryConnection, type RouletteCore } from '../../src/index.js';
-import { exitLine, fresh, harness, pairLine, PING, pong } from '../helpers/core.js';
+import { exitLine, fresh, harness, pairLine, PING, pong, ucoOf } from '../helpers/core.js';
 
 /** Current pairs as sorted "a-b" strings. */
 function pairsOf(core: RouletteCore): string[] {
@@ -30,7 +30,7 @@ test('PROTOCOL §6 epoch: every epochMs (default 30000) a new epoch starts and e
   h.clock.advance(1);
   assert.equal(h.core.epoch, 1);
   assert.equal(pairsOf(h.core).length, 2);
-  for (const conn of conns) assert.ok(h.core.client(conn.handle.uco as string)?.peer !== undefined);
+  for (const conn of conns) assert.ok(h.core.client(ucoOf(h.core, conn) as string)?.peer !== undefined);
   h.clock.advance(30_000 - 1000);
   for (const conn of conns) pong(conn);
   h.clock.advance(1000);
@@ -60,7 +60,7 @@ test('PROTOCOL §6 epoch: with an odd number one client stays free (and gets no 
   const free = h.core.clients().filter((c) => c.peer === undefined);
   assert.equal(free.length, 1);
   assert.equal(pairsOf(h.core).length, 2);
-  const freeConn = conns.find((c) => c.handle.uco === free[0]?.uco) as MemoryConnection;
+  const freeConn = conns.find((c) => ucoOf(h.core, c) === free[0]?.uco) as MemoryConnection;
   assert.deepEqual(fresh(freeConn), []);
   freeConn.send({ cmd: 'comm' });
   assert.deepEqual(fresh(freeConn), ['{"error":"no peer","msg":{"cmd":"comm"}}']);

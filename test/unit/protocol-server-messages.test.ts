@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ADDED_EXIT_REASONS, EXIT_REASONS, MemoryConnection } from '../../src/index.js';
+import { ADDED_EXIT_REASONS, EXIT_REASONS, localMatchmaker, MemoryConnection } from '../../src/index.js';
 import { exitLine, fresh, harness, pairLine, PING, pong } from '../helpers/core.js';
 import { readProtocol } from '../helpers/protocol-md.js';
 
@@ -72,8 +72,8 @@ test('PROTOCOL §4: the exit reasons are exactly the listed ones, then this serv
     [...EXIT_REASONS],
     [
       'new session', 'client exit', 'timeout', 'register timeout', 'server full', 'server shutdown', 'slow consumer', 'protocol error',
-      // docs/protocol.md "Differences from the old server": opt-in hooks and limits.
-      'unauthorized', 'too many connections', 'flood',
+      // docs/protocol.md "Differences from the old server": opt-in hooks and limits, clusters.
+      'unauthorized', 'too many connections', 'flood', 'unavailable',
     ],
   );
   assert.deepEqual(EXIT_REASONS.slice(-ADDED_EXIT_REASONS.length), [...ADDED_EXIT_REASONS]);
@@ -131,6 +131,17 @@ test('PROTOCOL §4: every exit reason the core sends reaches the client as {"exi
   perAddress.open();
   const second = new MemoryConnection(perAddress.core);
   for (const conn of [m, w, second]) record(conn.lines);
+  // unavailable: a clustered matchmaker that cannot decide
+  const down = harness({
+    cluster: (context) => {
+      const matchmaker = localMatchmaker(context);
+      matchmaker.register = () => ({ ok: false, reason: 'unavailable' });
+      return matchmaker;
+    },
+  });
+  const u = down.open();
+  u.send({ cmd: 'connect', uco: 'u' });
+  record(u.lines);
   assert.deepEqual([...seen].sort(), [...EXIT_REASONS].sort());
 });
 

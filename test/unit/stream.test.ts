@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
 import { ManualClock, RouletteCore, RouletteError, type ConnectionClosedEvent, type ConnectionHandle, type RouletteOptions } from '../../src/index.js';
 import { attachStream, connectInProcess, duplexPair, type StreamOptions } from '../../src/transports/index.js';
+import { inputBuffered, isClosed } from '../helpers/core.js';
 import { LineReader } from '../helpers/line-reader.js';
 
 /** Every test is bounded in time. */
@@ -99,7 +100,7 @@ describe('stream adapter', () => {
     const chunk = Buffer.alloc(4096, 0x61);
     for (let i = 0; i < 64; i++) {
       await new Promise<void>((resolve, reject) => c.client.write(chunk, (e) => (e ? reject(e) : resolve())));
-      const held = (c.handle as unknown as { inputBufferedBytes: number }).inputBufferedBytes;
+      const held = inputBuffered(env.core, c.handle);
       assert.ok(held <= 1025, `held ${held} bytes`);
     }
     c.client.write('\n');
@@ -144,7 +145,7 @@ describe('stream adapter', () => {
     assert.equal(env.core.client('alice')?.peer, undefined);
     assert.equal(env.core.stats().connections, 1);
     assert.ok(bob.server.destroyed);
-    assert.equal(alice.handle.isClosed, false);
+    assert.equal(isClosed(env.core, alice.handle), false);
     env.core.stop();
   });
 
@@ -158,7 +159,7 @@ describe('stream adapter', () => {
     assert.equal(event.reason, 'transport error');
     assert.equal(event.error?.message, 'boom');
     assert.equal(env.core.stats().clients, 0);
-    assert.equal(c.handle.isClosed, true);
+    assert.equal(isClosed(env.core, c.handle), true);
     env.core.stop();
   });
 
@@ -204,7 +205,7 @@ describe('stream adapter', () => {
     const handle = attachStream(env.core, server, { drainTimeoutMs: 500 });
     client.on('error', () => undefined);
     env.core.disconnect(handle, 'server shutdown');
-    assert.equal(handle.isClosed, true);
+    assert.equal(isClosed(env.core, handle), true);
     await new Promise((resolve) => setImmediate(resolve));
     env.clock.advance(499);
     assert.equal(server.destroyed, false);
@@ -223,7 +224,7 @@ describe('stream adapter', () => {
     await until(() => alice.server.isPaused());
     await new Promise((resolve) => setImmediate(resolve)); // output is written once per tick
     assert.ok(bob.server.writableLength > 64 * 1024, `bob holds ${bob.server.writableLength} bytes`);
-    assert.equal(bob.handle.isClosed, false);
+    assert.equal(isClosed(env.core, bob.handle), false);
     bob.client.resume();
     await until(() => !alice.server.isPaused());
     for (let i = 0; i < 200; i++) assert.equal(JSON.parse(await bob.reader.next()).i, i);
@@ -236,7 +237,7 @@ describe('stream adapter', () => {
     await register(c, 'alice');
     c.server.destroy();
     env.clock.advance(1000); // a ping to a destroyed stream
-    await until(() => c.handle.isClosed);
+    await until(() => isClosed(env.core, c.handle));
     env.core.stop();
   });
 

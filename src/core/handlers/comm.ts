@@ -7,15 +7,16 @@ import { errorWithMessage } from '../messages.js';
 import type { CommandHandler } from './context.js';
 
 /** Handles `{"cmd":"comm",…}`. */
-export const comm: CommandHandler = (ctx, conn, line) => {
+export const comm: CommandHandler = (engine, conn, line) => {
   if (conn.uco === undefined) {
-    ctx.refuse(conn, 'not registered', errorWithMessage('not registered', line.msg));
+    engine.refuse(conn, 'not registered', errorWithMessage('not registered', line.msg));
     return;
   }
   const peer = conn.peer;
   if (peer === undefined) {
-    ctx.refuse(conn, 'no peer', errorWithMessage('no peer', line.msg));
+    engine.refuse(conn, 'no peer', errorWithMessage('no peer', line.msg));
     return;
   }
-  ctx.relay(conn, peer, line);
+  // PROTOCOL §3 comm: the peer gets the line byte for byte.
+  if (!engine.relay.forward(conn, peer, line.raw)) engine.refuseFailed(conn, line.msg);
 };

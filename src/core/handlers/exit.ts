@@ -6,6 +6,6 @@
 import type { CommandHandler } from './context.js';
 
 /** Handles `{"cmd":"exit"}`: replies `{"exit":true,"reason":"client exit"}` and closes. */
-export const exit: CommandHandler = (ctx, conn) => {
-  ctx.close(conn, 'client exit');
+export const exit: CommandHandler = (engine, conn) => {
+  engine.close(conn, 'client exit');
 };

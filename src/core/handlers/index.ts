@@ -9,7 +9,8 @@ import { sanitizeUco } from '../identity.js';
 import { errorWithMessage, unknownCommandMessage } from '../messages.js';
 import { comm } from './comm.js';
 import { connect } from './connect.js';
-import type { CommandContext, CommandHandler, ReceivedLine } from './context.js';
+import type { Engine } from '../engine.js';
+import type { CommandHandler, ReceivedLine } from './context.js';
 import { exit } from './exit.js';
 import { pong } from './pong.js';
 
@@ -21,18 +22,18 @@ const HANDLERS: ReadonlyMap<string, CommandHandler> = new Map([
 ]);
 
 /** Dispatches one parsed message object from `conn`. */
-export function dispatch(ctx: CommandContext, conn: Connection, line: ReceivedLine): void {
+export function dispatch(engine: Engine, conn: Connection, line: ReceivedLine): void {
   const { msg } = line;
   const cmd = msg.cmd;
   // PROTOCOL §3: no cmd field.
   if (cmd === undefined) {
-    ctx.refuse(conn, 'missing cmd', errorWithMessage('missing cmd', msg));
+    engine.refuse(conn, 'missing cmd', errorWithMessage('missing cmd', msg));
     return;
   }
   const handler = typeof cmd === 'string' ? HANDLERS.get(cmd) : undefined;
   // PROTOCOL §3: anything else → `Unknown command [<cmd>]`.
   if (handler === undefined) {
-    ctx.refuse(conn, 'unknown command', unknownCommandMessage(cmd));
+    engine.refuse(conn, 'unknown command', unknownCommandMessage(cmd));
     return;
   }
   // PROTOCOL §2: after connect, a present uco must match the registered one.
@@ -40,13 +41,13 @@ export function dispatch(ctx: CommandContext, conn: Connection, line: ReceivedLi
   if (handler !== connect && conn.uco !== undefined && msg.uco !== undefined && msg.uco !== conn.uco) {
     const claimed = sanitizeUco(msg.uco, line.text);
     if (claimed === undefined) {
-      ctx.refuse(conn, 'invalid uco', errorWithMessage('invalid uco', msg));
+      engine.refuse(conn, 'invalid uco', errorWithMessage('invalid uco', msg));
       return;
     }
     if (claimed !== conn.uco) {
-      ctx.refuse(conn, 'uco mismatch', errorWithMessage('uco mismatch', msg));
+      engine.refuse(conn, 'uco mismatch', errorWithMessage('uco mismatch', msg));
       return;
     }
   }
-  handler(ctx, conn, line);
+  handler(engine, conn, line);
 }

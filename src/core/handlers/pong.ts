@@ -6,6 +6,6 @@
 import type { CommandHandler } from './context.js';
 
 /** Handles `{"cmd":"pong"}`; from an unregistered connection it is ignored. */
-export const pong: CommandHandler = (ctx, conn) => {
-  if (conn.uco !== undefined) ctx.liveness.pong(conn);
+export const pong: CommandHandler = (engine, conn) => {
+  if (conn.uco !== undefined) engine.liveness.pong(conn);
 };
