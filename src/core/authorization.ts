@@ -43,7 +43,7 @@ export const PENDING_MAX_LINES = 100;
 /** Most bytes queued behind a pending decision (at least one line of `maxLineBytes` always fits). */
 export const PENDING_MAX_BYTES = 64 * 1024;
 
-/** @internal A connection's input held while its `connect` awaits the hook. */
+/** A connection's input held while its `connect` awaits a decision (the hook, the matchmaker). */
 export class PendingInput {
   /** Queued lines, oldest first. */
   lines: QueuedLine[] = [];

@@ -33,19 +33,6 @@ export interface ClientInfo {
   readonly remoteAddress: string | undefined;
 }
 
-/** Each core's engine, for `inspectCore` in `chat-roulette/testing` (src/testing/inspect.ts). */
-const engines = new WeakMap<RouletteCore, Engine>();
-
-/**
- * The engine behind `core`. Internal: the test kit's inspector uses it; nothing else
- * of the package reaches past the façade.
- */
-export function engineOf(core: RouletteCore): Engine {
-  const engine = engines.get(core);
-  if (engine === undefined) throw new RouletteError('ERR_INVALID_STATE', 'not a RouletteCore');
-  return engine;
-}
-
 /**
  * The chat-roulette server without its transport. Adapters attach connections with
  * {@link RouletteCore.connect}; the core registers clients, pairs them, pings them,
@@ -90,7 +77,6 @@ export class RouletteCore extends EventEmitter<RouletteEvents> {
       cluster: options.cluster,
       events: this,
     });
-    engines.set(this, this.#engine);
   }
 
   // ── life cycle ──────────────────────────────────────────────────────────────

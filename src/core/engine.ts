@@ -11,6 +11,7 @@ import type { EventEmitter } from 'eventemitter3';
 import { PENDING_MAX_BYTES, PendingInput, TOO_LONG_LINE, type AuthorizeHook, type QueuedLine } from './authorization.js';
 import type { Clock } from './clock.js';
 import { Connection, type Peer } from './connection.js';
+import { RouletteError } from './errors.js';
 import type { LeaveReason, PairKind, RouletteEvents, UnpairReason } from './events.js';
 import { dispatch } from './handlers/index.js';
 import type { ClientMessage } from './handlers/context.js';
@@ -55,6 +56,16 @@ export interface EngineParts {
   readonly events: EventEmitter<RouletteEvents>;
 }
 
+/** Each core's engine, by its façade: for the test kit's inspector (src/testing/inspect.ts). */
+const engines = new WeakMap<object, Engine>();
+
+/** The engine behind a core's façade. Nothing but the test kit's inspector reaches past the façade. */
+export function engineOf(core: object): Engine {
+  const engine = engines.get(core);
+  if (engine === undefined) throw new RouletteError('ERR_INVALID_STATE', 'not a RouletteCore');
+  return engine;
+}
+
 /** The engine: one per {@link RouletteCore}. */
 export class Engine implements MatchmakerSink {
   readonly options: ResolvedOptions;
@@ -88,6 +99,7 @@ export class Engine implements MatchmakerSink {
       random: parts.random,
       options: { epochMs, pairDelayMs, maxClients },
     });
+    engines.set(parts.events, this);
   }
 
   // ── life cycle ──────────────────────────────────────────────────────────────

@@ -22,6 +22,8 @@ export type {
   MatchmakerOptions,
   MatchmakerSink,
   RegisterVerdict,
+  Registered,
+  Refused,
   RemotePeer,
   Seat,
 } from './matchmaking/types.js';

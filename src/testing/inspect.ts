@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { engineOf, type RouletteCore } from '../core/core.js';
+import type { RouletteCore } from '../core/core.js';
+import { engineOf } from '../core/engine.js';
 import type { Connection } from '../core/connection.js';
 
 /** One connection as {@link inspectCore} sees it. */

@@ -20,7 +20,7 @@ class DuplexSide extends Duplex {
   /** The callback of this side's write that the other end has not consumed yet. */
   private pendingWrite: WriteCallback | undefined;
 
-  /** @internal */
+  /** Connects this side to the other end; called once by {@link duplexPair}. */
   link(other: DuplexSide): void {
     this.other = other;
   }

@@ -25,39 +25,6 @@ export type MemoryCloseKind =
   /** The client side ended it ({@link MemoryConnection.end} / {@link MemoryConnection.fail}). */
   | 'client';
 
-/** The core-facing side of a {@link MemoryConnection}. */
-class MemoryTransport implements Transport {
-  constructor(private readonly owner: MemoryConnection) {}
-
-  get remoteAddress(): string {
-    return this.owner.remoteAddress;
-  }
-
-  send(line: string | Uint8Array): boolean {
-    return this.owner.receiveFromServer(line);
-  }
-
-  close(): void {
-    this.owner.closeFromServer('server');
-  }
-
-  destroy(): void {
-    this.owner.closeFromServer('server-destroy');
-  }
-
-  bufferedBytes(): number {
-    return this.owner.buffered;
-  }
-
-  pause(): void {
-    this.owner.paused = true;
-  }
-
-  resume(): void {
-    this.owner.paused = false;
-  }
-}
-
 const decoder = new TextDecoder();
 
 /**
@@ -90,10 +57,43 @@ export class MemoryConnection {
   readonly remoteAddress: string;
   private cursor = 0;
 
+  /** The core-facing side: what the core writes lands in {@link MemoryConnection.lines}. */
+  static readonly #Transport = class MemoryTransport implements Transport {
+    constructor(private readonly owner: MemoryConnection) {}
+
+    get remoteAddress(): string {
+      return this.owner.remoteAddress;
+    }
+
+    send(line: string | Uint8Array): boolean {
+      return this.owner.#receive(line);
+    }
+
+    close(): void {
+      this.owner.#closeFromServer('server');
+    }
+
+    destroy(): void {
+      this.owner.#closeFromServer('server-destroy');
+    }
+
+    bufferedBytes(): number {
+      return this.owner.buffered;
+    }
+
+    pause(): void {
+      this.owner.paused = true;
+    }
+
+    resume(): void {
+      this.owner.paused = false;
+    }
+  };
+
   /** Attaches a new in-memory connection to `core`. */
   constructor(core: RouletteCore, options: MemoryConnectionOptions = {}) {
     this.remoteAddress = options.remoteAddress ?? 'memory';
-    this.handle = core.connect(new MemoryTransport(this));
+    this.handle = core.connect(new MemoryConnection.#Transport(this));
   }
 
   /** True once either side closed the connection. */
@@ -147,15 +147,13 @@ export class MemoryConnection {
     this.handle.closed(error);
   }
 
-  /** @internal Called by the transport. */
-  receiveFromServer(line: string | Uint8Array): boolean {
+  #receive(line: string | Uint8Array): boolean {
     if (this.closedBy !== undefined) return false;
     this.lines.push(typeof line === 'string' ? line : decoder.decode(line));
     return true;
   }
 
-  /** @internal Called by the transport. */
-  closeFromServer(kind: MemoryCloseKind): void {
+  #closeFromServer(kind: MemoryCloseKind): void {
     if (this.closedBy === undefined) this.closedBy = kind;
     this.handle.closed();
   }

@@ -44,12 +44,24 @@ export interface RemotePeer {
   send(line: Uint8Array | string): boolean;
 }
 
-/** The answer to {@link Matchmaker.register}. */
-export type RegisterVerdict =
-  /** Registered; `takeover` when the uco was held by another connection, which was told `new session`. */
-  | { readonly ok: true; readonly takeover: boolean }
-  /** Refused: `server full` (PROTOCOL §3 connect, `maxClients`) or `unavailable` (the backend cannot decide now). */
-  | { readonly ok: false; readonly reason: 'server full' | 'unavailable' };
+/** The answer to {@link Matchmaker.register}: {@link Registered} or {@link Refused}. */
+export type RegisterVerdict = Registered | Refused;
+
+/** {@link Matchmaker.register} registered the seat. */
+export interface Registered {
+  /** Registered. */
+  readonly ok: true;
+  /** True when the uco was held by another connection, which was told `new session`. */
+  readonly takeover: boolean;
+}
+
+/** {@link Matchmaker.register} refused the seat: the connection is closed with this reason. */
+export interface Refused {
+  /** Refused. */
+  readonly ok: false;
+  /** `server full` (PROTOCOL §3 connect, `maxClients`) or `unavailable` (the matchmaker cannot decide now). */
+  readonly reason: 'server full' | 'unavailable';
+}
 
 /**
  * What a matchmaker tells the engine. Every call may come synchronously from inside a
