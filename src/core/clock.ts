@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { RouletteError } from './errors.js';
 
 /** An opaque handle returned by {@link Clock.setTimeout}. */
 export interface TimerHandle {
@@ -86,7 +87,7 @@ export class ManualClock implements Clock {
    * including timers scheduled by those timers.
    */
   advance(ms: number): void {
-    if (!(ms >= 0)) throw new RangeError(`advance() needs a non-negative number of ms, got ${ms}`);
+    if (!(ms >= 0)) throw new RouletteError('ERR_INVALID_ARGUMENT', `advance() needs a non-negative number of ms, got ${ms}`);
     const target = this.current + ms;
     for (;;) {
       const next = this.nextDue();

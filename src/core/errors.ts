@@ -14,7 +14,9 @@ export type RouletteErrorCode =
   /** {@link RouletteCore.pair} named a uco that is not registered, or a client that is dead. */
   | 'ERR_UNKNOWN_CLIENT'
   /** An argument is out of range or contradicts another (e.g. pairing a client with itself). */
-  | 'ERR_INVALID_ARGUMENT';
+  | 'ERR_INVALID_ARGUMENT'
+  /** The test harness's clients were still exchanging lines after its bound of event-loop turns. */
+  | 'ERR_NOT_SETTLED';
 
 /**
  * The error thrown by the library's API. Match on {@link RouletteError.code}, which is

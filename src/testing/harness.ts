@@ -9,6 +9,7 @@
 import type { Duplex } from 'node:stream';
 import { ManualClock } from '../core/clock.js';
 import { RouletteCore } from '../core/core.js';
+import { RouletteError } from '../core/errors.js';
 import type { RouletteOptions } from '../core/options.js';
 import { seededRandom } from '../core/random.js';
 import type { TrafficEvent } from '../core/events.js';
@@ -32,6 +33,12 @@ export interface HarnessOptions {
    * @defaultValue 0
    */
   startTime?: number;
+  /**
+   * Whether the core is started at once. `false` leaves it stopped, to test what
+   * happens before {@link RouletteCore.start}; call `harness.core.start()` then.
+   * @defaultValue true
+   */
+  start?: boolean;
   /**
    * Most event-loop turns {@link Harness.settle} waits for the clients to go quiet.
    * @defaultValue 10000
@@ -102,7 +109,7 @@ function nextTurn(): Promise<void> {
 export class Harness {
   /** The clock: only {@link Harness.advance} and its kin move it. */
   readonly clock: ManualClock;
-  /** The core, started. */
+  /** The core, started (unless {@link HarnessOptions.start} said otherwise). */
   readonly core: RouletteCore;
   private readonly maxSettleTurns: number;
   private readonly entries: TranscriptEntry[] = [];
@@ -123,7 +130,7 @@ export class Harness {
     this.core.on('traffic', (event) => this.record(event));
     this.core.on('registered', ({ connectionId, uco }) => this.noteUco(connectionId, uco));
     this.core.on('unregistered', ({ connectionId }) => this.ucoOf.delete(connectionId));
-    this.core.start();
+    if (options.start ?? true) this.core.start();
   }
 
   /**
@@ -183,7 +190,7 @@ export class Harness {
    * ```
    */
   async advanceAndSettle(ms: number): Promise<void> {
-    if (!(ms >= 0)) throw new RangeError(`advanceAndSettle() needs a non-negative number of ms, got ${ms}`);
+    if (!(ms >= 0)) throw new RouletteError('ERR_INVALID_ARGUMENT', `advanceAndSettle() needs a non-negative number of ms, got ${ms}`);
     const target = this.clock.now() + ms;
     await this.settle();
     for (;;) {
@@ -209,7 +216,7 @@ export class Harness {
    * again.
    *
    * @throws `RouletteError` with code `ERR_UNKNOWN_CLIENT` when either uco is not
-   *   registered or is dead (PROTOCOL §5), or both are the same.
+   *   registered or is dead (PROTOCOL §5), `ERR_INVALID_ARGUMENT` when both are the same.
    *
    * @example
    * ```ts
@@ -250,7 +257,7 @@ export class Harness {
    * A client loop that never yields to the event loop (only `process.nextTick` or
    * promise callbacks, forever) cannot be interrupted by anyone, `settle` included.
    *
-   * @throws Error when traffic is still flowing after `maxSettleTurns` turns (two
+   * @throws `RouletteError` `ERR_NOT_SETTLED` when traffic is still flowing after `maxSettleTurns` turns (two
    *   clients answering each other forever, for instance).
    *
    * @example
@@ -269,7 +276,7 @@ export class Harness {
       quiet = this.activity === before ? quiet + 1 : 0;
       if (quiet >= QUIET_TURNS) return;
     }
-    throw new Error(`harness.settle(): clients still busy after ${this.maxSettleTurns} event-loop turns`);
+    throw new RouletteError('ERR_NOT_SETTLED', `harness.settle(): clients still busy after ${this.maxSettleTurns} event-loop turns`);
   }
 
   /**
@@ -313,7 +320,7 @@ export class Harness {
   }
 
   private assertOpen(method: string): void {
-    if (this.closed) throw new Error(`harness.${method}(): the harness is closed`);
+    if (this.closed) throw new RouletteError('ERR_INVALID_STATE', `harness.${method}(): the harness is closed`);
   }
 }
 

@@ -3,10 +3,14 @@
  * in-memory clients, a cursor over each client's raw output lines, and a wait for
  * registered clients.
  */
-import { ManualClock, MemoryConnection, RouletteCore, type ConnectionHandle, type RouletteOptions } from '../../src/index.js';
-import { inspectCore } from '../../src/testing/index.js';
+import type { ConnectionHandle, ManualClock, MemoryConnection, RouletteCore, RouletteOptions } from '../../src/index.js';
+import { createHarness, inspectCore } from '../../src/testing/index.js';
 
-/** A started core on a manual clock. */
+/**
+ * The core's unit-test fixture: the public test kit's harness ({@link createHarness}:
+ * a core on a {@link ManualClock}, seeded pairing) plus shortcuts for registered and
+ * paired in-memory clients.
+ */
 export interface Harness {
   readonly clock: ManualClock;
   readonly core: RouletteCore;
@@ -18,17 +22,20 @@ export interface Harness {
   pair(ucoA: string, ucoB: string): [MemoryConnection, MemoryConnection];
 }
 
-/** Builds and starts a core with `options` on a fresh {@link ManualClock}. */
-export function harness(options: Omit<RouletteOptions, 'clock'> = {}, start = true): Harness {
-  const clock = new ManualClock();
-  const core = new RouletteCore({ ...options, clock });
-  if (start) core.start();
+/** Core options of {@link harness}, and the seed of its pairing randomness. */
+export type HarnessCoreOptions = Omit<RouletteOptions, 'clock' | 'random'> & { seed?: string | number };
+
+/** Builds a harness with `options`, started unless `start` is false. */
+export function harness(options: HarnessCoreOptions = {}, start = true): Harness {
+  const { seed, ...coreOptions } = options;
+  const kit = createHarness({ core: coreOptions, start, ...(seed === undefined ? {} : { seed }) });
+  const { clock, core } = kit;
   return {
     clock,
     core,
-    open: () => new MemoryConnection(core),
+    open: () => kit.connect(),
     client(uco) {
-      const conn = new MemoryConnection(core);
+      const conn = kit.connect();
       conn.send({ cmd: 'connect', uco, nonce: 1 });
       fresh(conn);
       return conn;

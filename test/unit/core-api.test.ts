@@ -94,7 +94,7 @@ test('life cycle: clients registered before start() are paired once started', ()
 });
 
 test('events: every event is emitted with its payload', () => {
-  const h = harness({ random: seededRandom(1) });
+  const h = harness({ seed: 1 });
   const log: Array<[string, unknown]> = [];
   for (const name of [
     'connectionOpened',
@@ -210,7 +210,7 @@ test('clients() and client(): registration order, peer, lastSeen, remote address
 
 test('seededRandom: the same seed gives the same pairings; pairing is reproducible', () => {
   const run = (seed: string) => {
-    const h = harness({ random: seededRandom(seed) });
+    const h = harness({ seed: seed });
     const pairs: string[] = [];
     h.core.on('paired', (e) => pairs.push(`${e.a}-${e.b}`));
     for (let i = 0; i < 9; i++) h.client(`u${i}`);

@@ -1,7 +1,7 @@
 /** PROTOCOL §6 Pairing. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { seededRandom, type MemoryConnection, type RouletteCore } from '../../src/index.js';
+import type { MemoryConnection, RouletteCore } from '../../src/index.js';
 import { exitLine, fresh, harness, pairLine, PING, pong, ucoOf } from '../helpers/core.js';
 
 /** Current pairs as sorted "a-b" strings. */
@@ -17,7 +17,7 @@ function notPings(conn: MemoryConnection): string[] {
 }
 
 test('PROTOCOL §6 epoch: every epochMs (default 30000) a new epoch starts and every live registered client is paired', () => {
-  const h = harness({ random: seededRandom(1) });
+  const h = harness({ seed: 1 });
   const conns = ['a', 'b', 'c', 'd'].map((u) => h.client(u));
   h.clock.advance(100);
   for (let t = 0; t < 29; t++) {
@@ -38,7 +38,7 @@ test('PROTOCOL §6 epoch: every epochMs (default 30000) a new epoch starts and e
 });
 
 test('PROTOCOL §6 epoch: all pairs are dissolved and re-formed; each side of a new pair receives {"cmd":"pair","uco":"<the other\'s uco>"}', () => {
-  const h = harness({ random: seededRandom('x') });
+  const h = harness({ seed: 'x' });
   const conns = new Map(['a', 'b', 'c', 'd'].map((u) => [u, h.client(u)] as const));
   h.clock.advance(100);
   const before = pairsOf(h.core);
@@ -53,7 +53,7 @@ test('PROTOCOL §6 epoch: all pairs are dissolved and re-formed; each side of a 
 });
 
 test('PROTOCOL §6 epoch: with an odd number one client stays free (and gets no pair message)', () => {
-  const h = harness({ random: seededRandom(3) });
+  const h = harness({ seed: 3 });
   const conns = ['a', 'b', 'c', 'd', 'e'].map((u) => h.client(u));
   for (const conn of conns) fresh(conn);
   h.core.nextEpoch();
@@ -68,7 +68,7 @@ test('PROTOCOL §6 epoch: with an odd number one client stays free (and gets no 
 
 test('PROTOCOL §6 epoch: a client is not given the same peer as in the previous epoch when another choice exists (4 clients)', () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-    const h = harness({ random: seededRandom(seed) });
+    const h = harness({ seed: seed });
     for (const u of ['a', 'b', 'c', 'd']) h.client(u);
     let previous = new Map<string, string | undefined>();
     for (let epoch = 0; epoch < 20; epoch++) {
@@ -85,7 +85,7 @@ test('PROTOCOL §6 epoch: a client is not given the same peer as in the previous
 
 test('PROTOCOL §6 epoch: no repeat with 3 clients (the free one is chosen instead)', () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-    const h = harness({ random: seededRandom(seed) });
+    const h = harness({ seed: seed });
     for (const u of ['a', 'b', 'c']) h.client(u);
     let previous = pairsOf(h.core);
     for (let epoch = 0; epoch < 20; epoch++) {
@@ -99,7 +99,7 @@ test('PROTOCOL §6 epoch: no repeat with 3 clients (the free one is chosen inste
 });
 
 test('PROTOCOL §6 epoch: no repeat among many clients, over many epochs', () => {
-  const h = harness({ random: seededRandom('many') });
+  const h = harness({ seed: 'many' });
   for (let i = 0; i < 31; i++) h.client(`u${i}`);
   let previous = new Map<string, string | undefined>();
   for (let epoch = 0; epoch < 50; epoch++) {
@@ -121,7 +121,7 @@ test('PROTOCOL §6 epoch: with exactly two clients the same peer is the only cho
 
 test('PROTOCOL §6 epoch: pairing is at random (different seeds give different pairings; one seed is reproducible)', () => {
   const run = (seed: number) => {
-    const h = harness({ random: seededRandom(seed) });
+    const h = harness({ seed: seed });
     for (const u of ['a', 'b', 'c', 'd', 'e', 'f']) h.client(u);
     const seen: string[] = [];
     for (let i = 0; i < 5; i++) {
