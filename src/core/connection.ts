@@ -6,7 +6,7 @@
  */
 import type { PendingInput } from './authorization.js';
 import { LineFramer, stripCarriageReturn } from './framing.js';
-import type { TokenBucket } from './rate-limit.js';
+import type { RateLimitState } from './rate-limit.js';
 import type { ConnectionHandle, Transport } from './transport.js';
 
 const LF = 0x0a;
@@ -28,7 +28,7 @@ export interface ConnectionOwner {
 }
 
 /** @internal The core's record of one connection; implements the adapter's handle. */
-export class Connection implements ConnectionHandle, TokenBucket {
+export class Connection implements ConnectionHandle, RateLimitState {
   /** Registered uco, once `connect` succeeded. */
   uco: string | undefined = undefined;
   /** Registered session. */
@@ -47,6 +47,12 @@ export class Connection implements ConnectionHandle, TokenBucket {
   tokens: number;
   /** Rate limit: clock time of the last token update. */
   tokensAt: number;
+  /** Rate limit: lines dropped since the last `rate limited` reply. */
+  dropped = 0;
+  /** Rate limit: the first of those lines. */
+  firstDropped: object | string | undefined = undefined;
+  /** Rate limit: clock time of the last `rate limited` reply. */
+  repliedAt = -Infinity;
   /** Input held while a `connect` awaits the `authorize` hook. */
   pending: PendingInput | undefined = undefined;
   /** The key of the per-address connection count, if the transport has an address. */

@@ -30,7 +30,7 @@ import {
 import { resolveOptions, type ResolvedOptions, type RouletteOptions } from './options.js';
 import { PairingScheduler, type PairingHost } from './pairing.js';
 import type { Random } from './random.js';
-import { takeToken } from './rate-limit.js';
+import { dropLine, hasToken, isExemptMessage, mayBeExempt, pendingReply, takeToken, type RateLimitReply } from './rate-limit.js';
 import { Registry } from './registry.js';
 import { Relay, type RelayHost } from './relay.js';
 import { emptyErrorCounts, type RouletteStats } from './stats.js';
@@ -265,29 +265,38 @@ export class RouletteCore
     // The relay's fast path: a short comm line from a paired client whose uco, if
     // present, is its own, goes to the peer without being decoded (src/core/scan.ts).
     const peer = conn.peer;
-    const fast = peer !== undefined && typeof raw !== 'string' && this.relayer.isOwnCommLine(conn, raw);
-    if (fast && !this.rateLimited(conn)) {
-      if (!this.relayer.forward(conn, peer, raw)) this.refuseFailed(conn, JSON.parse(raw.toString('utf8')) as ClientMessage);
+    if (peer !== undefined && typeof raw !== 'string' && this.relayer.isOwnCommLine(conn, raw)) {
+      // rateLimit: a comm takes a token; without one it is dropped and counted, unparsed.
+      if (this.rateLimited(conn)) this.dropLimited(conn, raw);
+      else if (!this.relayer.forward(conn, peer, raw)) this.refuseFailed(conn, JSON.parse(raw.toString('utf8')) as ClientMessage);
       return;
     }
     // The connection has already dropped the "\r" and enforced maxLineBytes (PROTOCOL §1).
     const text = typeof raw === 'string' ? raw : raw.toString('utf8');
     if (BLANK.test(text)) return;
-    // rateLimit: every non-blank line takes one token (a fast-path line already took it).
-    const limited = fast || this.rateLimited(conn);
+    // rateLimit (src/core/rate-limit.ts): over it, a line that cannot be a pong or an
+    // exit is dropped and counted without being parsed.
+    if (this.overLimit(conn) && !mayBeExempt(text)) {
+      this.dropLimited(conn, text);
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      this.protocolFault(conn, 'invalid json', INVALID_JSON_MESSAGE);
+      if (this.rateLimited(conn)) this.dropLimited(conn, text);
+      else this.protocolFault(conn, 'invalid json', INVALID_JSON_MESSAGE);
       return;
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      this.protocolFault(conn, 'invalid message', INVALID_MESSAGE_MESSAGE);
+      if (this.rateLimited(conn)) this.dropLimited(conn, text);
+      else this.protocolFault(conn, 'invalid message', INVALID_MESSAGE_MESSAGE);
       return;
     }
-    if (limited) {
-      this.refuse(conn, 'rate limited', errorWithMessage('rate limited', parsed));
+    // rateLimit: this connection's pong and exit bypass it (liveness is never lost to
+    // it); every other non-blank line takes a token.
+    if (!isExemptMessage(parsed as ClientMessage, conn.uco, text) && this.rateLimited(conn)) {
+      this.dropLimited(conn, parsed);
       return;
     }
     dispatch(this, conn, { msg: parsed as ClientMessage, text, raw });
@@ -308,6 +317,25 @@ export class RouletteCore
   private rateLimited(conn: Connection): boolean {
     const rate = this.options.rateLimit;
     return rate !== Infinity && !takeToken(conn, this.clock.now(), rate, this.options.rateBurst);
+  }
+
+  /** rateLimit: true when no token is left, taking none. */
+  private overLimit(conn: Connection): boolean {
+    const rate = this.options.rateLimit;
+    return rate !== Infinity && !hasToken(conn, this.clock.now(), rate, this.options.rateBurst);
+  }
+
+  /** rateLimit: drops a line over the limit; counted now or in a later reply (at most one per interval). */
+  private dropLimited(conn: Connection, line: object | Buffer | string): void {
+    this.counters.errors['rate limited']++;
+    const reply = dropLine(conn, this.clock.now(), line);
+    if (reply !== undefined) this.sendCounted(conn, reply);
+  }
+
+  /** rateLimit: sends a `rate limited` reply and reports it (one event per reply). */
+  private sendCounted(conn: Connection, reply: RateLimitReply): void {
+    this.send(conn, reply.line);
+    this.emit('protocolError', { connectionId: conn.id, uco: conn.uco, kind: 'rate limited', dropped: reply.dropped });
   }
 
   /** @internal {@link RelayHost}: counts and reports a relayed line. */
@@ -357,19 +385,33 @@ export class RouletteCore
     this.emit('protocolError', { connectionId: conn.id, uco: conn.uco, kind });
   }
 
-  /** @internal Sends the exit notice, then closes; nothing is written after it (PROTOCOL §7). */
+  /**
+   * @internal Sends the exit notice, then closes; nothing is written after it (PROTOCOL §7).
+   * The client reads it last: a slow consumer's unsent backlog is discarded first, and
+   * the rate limit's pending count is written just before it.
+   */
   close(conn: Connection, reason: ExitReason, deferTransportClose = false): void {
     if (conn.state !== 'open') return;
-    const notice = exitMessage(reason);
-    if (conn.transport.send(notice) && this.listenerCount('traffic') > 0) this.traced(conn, notice);
+    const transport = conn.transport;
+    const discard = reason === 'slow consumer' && transport.discardQueued !== undefined;
+    if (discard) transport.discardQueued?.();
+    const counted = conn.dropped > 0 ? pendingReply(conn, this.clock.now(), true) : undefined;
+    if (counted !== undefined) this.write(conn, counted.line);
+    this.write(conn, exitMessage(reason));
     conn.state = 'closing';
     const uco = conn.uco;
     this.remove(conn, reason);
-    if (reason === 'slow consumer' && conn.transport.destroy !== undefined) conn.transport.destroy();
-    else if (deferTransportClose) queueMicrotask(() => conn.transport.close());
-    else conn.transport.close();
+    if (reason === 'slow consumer' && !discard && transport.destroy !== undefined) transport.destroy();
+    else if (deferTransportClose) queueMicrotask(() => transport.close());
+    else transport.close();
     if (log.enabled) log('connection %d (%s) closed: %s', conn.id, uco ?? '-', reason);
+    if (counted !== undefined) this.emit('protocolError', { connectionId: conn.id, uco, kind: 'rate limited', dropped: counted.dropped });
     this.emit('connectionClosed', { connectionId: conn.id, uco, reason, error: undefined });
+  }
+
+  /** Writes a line without the slow-consumer check (the connection is being closed). */
+  private write(conn: Connection, line: string): void {
+    if (conn.transport.send(line) && this.listenerCount('traffic') > 0) this.traced(conn, line);
   }
 
   /** @internal */
@@ -484,7 +526,13 @@ export class RouletteCore
 
   /** @internal PROTOCOL §4 ping. */
   pingAll(): void {
-    for (const conn of [...this.registry.clients.values()]) this.send(conn, PING_MESSAGE);
+    const now = this.clock.now();
+    for (const conn of [...this.registry.clients.values()]) {
+      // rateLimit: a count still pending is reported once its interval has passed.
+      const counted = conn.dropped > 0 ? pendingReply(conn, now, false) : undefined;
+      if (counted !== undefined) this.sendCounted(conn, counted);
+      this.send(conn, PING_MESSAGE);
+    }
   }
 
   /** @internal PROTOCOL §5 timeout. */
