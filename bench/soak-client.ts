@@ -5,7 +5,7 @@
  * and misbehaves when told to: goes silent, drops, is taken over, floods, stops reading.
  */
 import net from 'node:net';
-import type { ConnectionEnd, Ledger, SentMessage } from './soak-ledger.js';
+import { openedConnection, type ConnectionEnd, type Ledger, type SentMessage } from './soak-ledger.js';
 
 /** Counters of what the server told the clients. */
 export interface SoakCounters {
@@ -27,6 +27,7 @@ interface CommLine {
   exit?: unknown;
   reason?: unknown;
   error?: unknown;
+  dropped?: unknown;
   uco?: unknown;
   msg?: { from?: unknown; seq?: unknown };
 }
@@ -42,8 +43,12 @@ class Link {
   readonly lastSeq = new Map<string, number>();
   /** Messages of the current session not yet fenced. */
   unfenced: SentMessage[] = [];
-  /** Fence id → messages it covers and the session it was sent in. */
-  readonly fences = new Map<string, { session: number; messages: SentMessage[] }>();
+  /** Fence id → messages it covers, the session it was sent in, and how many messages this connection had sent before it. */
+  readonly fences = new Map<string, { session: number; messages: SentMessage[]; upTo: number }>();
+  /** Every comm sent on this connection, in order. */
+  readonly messages: SentMessage[] = [];
+  /** Messages before this index are known to be processed by the server (a later fence was acknowledged). */
+  private processedUpTo = 0;
   registered = false;
   sawExit = false;
   closed = false;
@@ -54,18 +59,25 @@ class Link {
     readonly owner: SoakClient,
     port: number,
   ) {
-    this.end = { uco: owner.uco, openedAt: performance.now(), endedAt: Infinity, abrupt: false };
+    this.end = openedConnection(owner.uco);
     owner.ledger.connections.push(this.end);
     this.socket = net.connect({ host: '127.0.0.1', port });
     this.socket.setEncoding('utf8');
-    this.socket.on('connect', () => this.write({ cmd: 'connect', uco: owner.uco, nonce: 'hello' }));
+    this.socket.on('connect', () => this.connect('hello'));
     this.socket.on('data', (text: string) => this.onData(text));
     this.socket.on('error', () => undefined);
     this.socket.on('close', () => this.onClose());
   }
 
-  write(message: object): void {
-    if (!this.closed && !this.socket.destroyed && this.socket.writable) this.socket.write(`${JSON.stringify(message)}\n`);
+  write(message: object): boolean {
+    if (this.closed || this.socket.destroyed || !this.socket.writable) return false;
+    this.socket.write(`${JSON.stringify(message)}\n`);
+    return true;
+  }
+
+  /** Sends a `connect` (the first one, or a fence), counted for the accounting. */
+  private connect(nonce: string): void {
+    if (this.write({ cmd: 'connect', uco: this.owner.uco, nonce })) this.end.connectsSent++;
   }
 
   private onData(text: string): void {
@@ -86,6 +98,8 @@ class Link {
     if (m.cmd === 'ping') {
       if (!this.silent) this.write({ cmd: 'pong' });
     } else if (m.cmd === 'pair' && typeof m.uco === 'string') {
+      // What the server has not processed yet goes to the new peer.
+      for (let i = this.processedUpTo; i < this.messages.length; i++) (this.messages[i] as SentMessage).uncertainTarget = true;
       this.peer = m.uco;
       this.session++;
       this.unfenced = [];
@@ -101,10 +115,14 @@ class Link {
       this.lastSeq.set(m.from, m.seq);
       o.ledger.receive(m.from, m.seq);
     } else if (typeof m.ack === 'string') {
+      this.end.connectsAcked++;
       if (m.ack === 'hello') this.registered = true;
       const fence = this.fences.get(m.ack);
       if (fence !== undefined) {
         this.fences.delete(m.ack);
+        const now = performance.now();
+        for (let i = this.processedUpTo; i < fence.upTo; i++) (this.messages[i] as SentMessage).processedBy = now;
+        this.processedUpTo = Math.max(this.processedUpTo, fence.upTo);
         if (fence.session === this.session) {
           const now = performance.now();
           for (const msg of fence.messages) if (msg.session === this.session) msg.fencedAt ??= now;
@@ -115,9 +133,17 @@ class Link {
       this.peer = undefined;
       this.session++;
       const reason = String(m.reason);
+      this.end.exitReason = reason;
+      // A slow consumer's unsent backlog was discarded before its exit line.
+      if (reason === 'slow consumer') this.end.abrupt = true;
       o.counters.exits.set(reason, (o.counters.exits.get(reason) ?? 0) + 1);
     } else if (typeof m.error === 'string') {
       o.counters.errors.set(m.error, (o.counters.errors.get(m.error) ?? 0) + 1);
+      // A counted refusal: `dropped` lines, `msg` (when present) the first of them.
+      if (m.error === 'rate limited') {
+        if (typeof m.dropped === 'number' && m.dropped >= 1) this.end.counted += m.dropped;
+        else o.ledger.garbled++;
+      }
       const msg = m.msg;
       if (msg !== undefined && msg.from === o.uco && typeof msg.seq === 'number') o.ledger.refuse(o.uco, msg.seq, m.error);
     } else {
@@ -141,16 +167,17 @@ class Link {
     if (this.peer === undefined || this.closed) return;
     for (let i = 0; i < count; i++) {
       const seq = o.nextSeq++;
-      const message: SentMessage = { from: o.uco, seq, to: this.peer, session: this.session, sentAt: performance.now() };
+      const message: SentMessage = { from: o.uco, seq, to: this.peer, session: this.session, sentAt: performance.now(), link: this.end };
       o.ledger.send(message);
+      this.messages.push(message);
       this.unfenced.push(message);
       o.counters.sent++;
       this.write({ cmd: 'comm', from: o.uco, seq, pad: 'x'.repeat(seq % 64) });
     }
     const id = `f${o.nextFence++}`;
-    this.fences.set(id, { session: this.session, messages: this.unfenced });
+    this.fences.set(id, { session: this.session, messages: this.unfenced, upTo: this.messages.length });
     this.unfenced = [];
-    this.write({ cmd: 'connect', uco: o.uco, nonce: id });
+    this.connect(id);
   }
 }
 
@@ -199,7 +226,10 @@ export class SoakClient {
 
   /** Destroys the socket abruptly. */
   drop(): void {
-    this.link?.socket.destroy();
+    const link = this.link;
+    if (link === undefined) return;
+    link.end.selfDropped = true;
+    link.socket.destroy();
   }
 
   /** Opens a second connection with the same uco: the first gets `new session`. */
@@ -227,7 +257,10 @@ export class SoakClient {
   /** Destroys what is left (after a bounded wait). */
   destroy(): void {
     this.reconnect = false;
-    for (const link of this.links) link.socket.destroy();
+    for (const link of this.links) {
+      link.end.selfDropped = true;
+      link.socket.destroy();
+    }
   }
 
   /** Whether every connection of this uco is closed. */

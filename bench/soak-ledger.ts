@@ -16,10 +16,16 @@ export interface SentMessage {
   readonly session: number;
   /** Monotonic time of sending, ms. */
   readonly sentAt: number;
-  /** The error reply the sender got for it, if any. */
+  /** The connection it was sent on. */
+  readonly link: ConnectionEnd;
+  /** The error reply the sender got for it, if any (`rate limited`: it was the `msg` of a counted refusal). */
   error?: string;
   /** When a later fence's ack arrived with the sender's session intact. */
   fencedAt?: number;
+  /** When an ack of a later fence on the same connection arrived: the server had processed it by then. */
+  processedBy?: number;
+  /** Sent before the sender read a `pair` line that re-paired it: its receiver may be another client. */
+  uncertainTarget?: boolean;
 }
 
 /** How one client connection ended. */
@@ -30,8 +36,47 @@ export interface ConnectionEnd {
   readonly openedAt: number;
   /** When it ended, ms (Infinity while open). */
   endedAt: number;
-  /** True when it closed without an exit line it read (dropped, destroyed): unread lines were lost. */
+  /**
+   * True when unread lines may have been lost: it closed without an exit line it read
+   * (dropped, destroyed), or it was cut as a `slow consumer` (its backlog discarded).
+   */
   abrupt: boolean;
+  /** The client itself destroyed the socket (a `drop` fault, or the final clean-up). */
+  selfDropped: boolean;
+  /** The reason of the exit line it read, if any. */
+  exitReason: string | undefined;
+  /** Lines counted as dropped by the server's `rate limited` replies (the sum of their `dropped`). */
+  counted: number;
+  /** `connect` lines sent (the first one and the fences), and those acknowledged. */
+  connectsSent: number;
+  connectsAcked: number;
+}
+
+/** A new {@link ConnectionEnd} for a connection of `uco` opening now. */
+export function openedConnection(uco: string): ConnectionEnd {
+  return { uco, openedAt: performance.now(), endedAt: Infinity, abrupt: false, selfDropped: false, exitReason: undefined, counted: 0, connectsSent: 0, connectsAcked: 0 };
+}
+
+/** The result of {@link Ledger.audit}. */
+export interface Audit {
+  /** Fenced messages without an error, on connections without counted refusals. */
+  accepted: number;
+  /** Messages that got an error reply naming them. */
+  refused: number;
+  /** Messages neither refused nor fenced. */
+  unconfirmed: number;
+  /** Accepted messages missing because their receiver's connection ended abruptly. */
+  excused: number;
+  /** Accepted messages missing without excuse. */
+  lost: SentMessage[];
+  /** Connections that got counted refusals (their messages are checked in aggregate). */
+  countedConnections: number;
+  /** Lines counted by `rate limited` replies, over all connections. */
+  counted: number;
+  /** Connections whose lines are not all accounted for (see {@link Ledger.audit}). */
+  unaccounted: string[];
+  /** Connections cut by the server without an exit line read. */
+  cutWithoutReason: number;
 }
 
 /** Violations found while receiving, and the ledger of everything sent. */
@@ -75,8 +120,19 @@ export class Ledger {
   /**
    * Messages accepted (fenced, no error) and never delivered, minus those excused by
    * an abrupt end of a connection of their receiver that was live when they were sent.
+   *
+   * Then the accounting of every connection: each line it sent that is not exempt
+   * from the rate limit (`comm`, `connect`) was relayed (delivered), refused
+   * individually (an error reply naming it), or counted by a `rate limited` reply.
+   * With U the lines neither delivered, nor refused individually, nor acknowledged:
+   * counted ≤ U always (no line counted twice, none counted and relayed); and for a
+   * connection that ended with its own `exit` (so the server read every line it sent,
+   * up to the moment it was cut) counted ≥ U minus the lines an abrupt end of a
+   * receiver may have lost — counted = U when none was. Messages of a connection with
+   * counted refusals are checked this way instead of one by one (a count does not
+   * name its lines).
    */
-  audit(): { accepted: number; refused: number; unconfirmed: number; excused: number; lost: SentMessage[] } {
+  audit(): Audit {
     let accepted = 0;
     let refused = 0;
     let unconfirmed = 0;
@@ -88,15 +144,29 @@ export class Ledger {
       list.push(c);
       byUco.set(c.uco, list);
     }
+    const lossyIn = (connections: readonly ConnectionEnd[], from: number, to: number): boolean =>
+      connections.some((c) => c.abrupt && c.openedAt <= to && c.endedAt >= from);
+    /** Whether a missing message may have been lost by its receiver (any receiver, when uncertain). */
+    const excusable = (m: SentMessage): boolean => {
+      const by = m.processedBy ?? m.link.endedAt;
+      return lossyIn(m.uncertainTarget === true ? this.connections : (byUco.get(m.to) ?? []), m.sentAt, by);
+    };
+    const open = new Map<ConnectionEnd, { missing: number; excusable: number }>();
     for (const m of this.sent.values()) {
       const key = `${m.from}:${m.seq}`;
       const got = (this.delivered.get(key) ?? 0) > 0;
+      if (!got && (m.error === undefined || m.error === 'rate limited')) {
+        const u = open.get(m.link) ?? { missing: 0, excusable: 0 };
+        u.missing++;
+        if (m.error === undefined && excusable(m)) u.excusable++;
+        open.set(m.link, u);
+      }
       if (m.error !== undefined) {
         refused++;
         if (got) this.refusedButRelayed++;
         continue;
       }
-      if (m.fencedAt === undefined) {
+      if (m.link.counted > 0 || m.fencedAt === undefined) {
         unconfirmed++;
         continue;
       }
@@ -107,6 +177,21 @@ export class Ledger {
       if (cut) excused++;
       else lost.push(m);
     }
-    return { accepted, refused, unconfirmed, excused, lost };
+    let countedConnections = 0;
+    let counted = 0;
+    let cutWithoutReason = 0;
+    const unaccounted: string[] = [];
+    for (const c of this.connections) {
+      if (c.exitReason === undefined && !c.selfDropped) cutWithoutReason++;
+      if (c.counted > 0) countedConnections++;
+      counted += c.counted;
+      const u = open.get(c) ?? { missing: 0, excusable: 0 };
+      const missing = u.missing + c.connectsSent - c.connectsAcked;
+      const describe = (): string =>
+        `${c.uco} (${c.exitReason ?? 'no exit line'}): counted ${c.counted}, unaccounted lines ${missing} of which ${u.excusable} possibly lost by a receiver`;
+      if (c.counted > missing) unaccounted.push(`over-counted: ${describe()}`);
+      else if (c.exitReason === 'client exit' && c.counted < missing - u.excusable) unaccounted.push(`unaccounted: ${describe()}`);
+    }
+    return { accepted, refused, unconfirmed, excused, lost, countedConnections, counted, unaccounted, cutWithoutReason };
   }
 }

@@ -79,7 +79,8 @@ const core = new RouletteCore({
   maxBufferedBytes: 256 * 1024,
 });
 core.start();
-const server = await listen(core, { host: '127.0.0.1', port: 0, drainTimeoutMs: 1_000 });
+// Longer than a client's pause in reading (1.5 s): a slow consumer reads the exit line that says why it was cut.
+const server = await listen(core, { host: '127.0.0.1', port: 0, drainTimeoutMs: 3_000 });
 
 function report(): SoakServerReport {
   gc();

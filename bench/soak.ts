@@ -22,14 +22,23 @@
  * - An accepted `comm` must be delivered to that peer, exactly once. It may be
  *   missing only when a connection of that peer that was live between sending and
  *   the fence's ack ended **abruptly**: closed without an exit line it read (it
- *   dropped its socket, or the server destroyed it as a slow consumer). A receiver
- *   that read an exit line (`timeout`, `new session`, `client exit`) or a new `pair`
- *   line has read everything written before it, so nothing is excused there.
+ *   dropped its socket), or cut as a `slow consumer` (its unsent backlog discarded
+ *   before its exit line). A receiver that read another exit line (`timeout`,
+ *   `new session`, `client exit`) or a new `pair` line has read everything written
+ *   before it, so nothing is excused there.
  * - Every `comm` received must come from the receiver's peer of that moment (its last
  *   `pair` line), at most once, in increasing `seq` per sender on each connection;
  *   and no `comm` answered with an error may be relayed.
  * - Not counted either way ("unconfirmed"): messages whose fence was never
  *   acknowledged in the same session (the sender left or was re-paired first).
+ * - Flood accounting (the rate limit's counted refusals): for every connection, each
+ *   `comm` and `connect` it sent was relayed, refused individually, acknowledged, or
+ *   counted by a `{"error":"rate limited","dropped":N}` reply — never counted twice;
+ *   and for a connection ended by its own `exit` (the server read all it sent)
+ *   nothing is left over, except what an abruptly ended receiver may have lost
+ *   (see {@link Ledger.audit}). Messages of connections with counted refusals are
+ *   checked this way rather than one by one. Every connection the server cut read
+ *   the exit line telling why.
  *
  * At the end it checks: no unhandled error; losses = 0 and no violation; registry,
  * pairs, timers and sockets back to zero; RSS within +30 MiB of the RSS after
@@ -212,11 +221,14 @@ async function main(): Promise<number> {
   const audit = ledger.audit();
   for (const m of audit.lost.slice(0, 10)) console.error('soak: lost', m);
   const violations =
-    ledger.wrongPeer + ledger.duplicates + ledger.outOfOrder + ledger.refusedButRelayed + ledger.garbled;
+    ledger.wrongPeer + ledger.duplicates + ledger.outOfOrder + ledger.refusedButRelayed + ledger.garbled + audit.unaccounted.length + audit.cutWithoutReason;
   const leaks = registryLeak + socketLeak + timerLeak;
   const failures: string[] = [];
   if (unhandled > 0) failures.push(`${unhandled} unhandled errors`);
   if (audit.lost.length > 0) failures.push(`${audit.lost.length} accepted messages lost`);
+  for (const u of audit.unaccounted.slice(0, 10)) console.error('soak:', u);
+  if (audit.unaccounted.length > 0) failures.push(`${audit.unaccounted.length} connections whose lines are not all accounted for`);
+  if (audit.cutWithoutReason > 0) failures.push(`${audit.cutWithoutReason} connections cut without reading an exit line`);
   if (violations > 0) {
     failures.push(
       `violations: wrongPeer ${ledger.wrongPeer}, duplicates ${ledger.duplicates}, outOfOrder ${ledger.outOfOrder}, refusedButRelayed ${ledger.refusedButRelayed}, garbled ${ledger.garbled}`,
@@ -233,6 +245,7 @@ async function main(): Promise<number> {
     `soak: ${failures.length === 0 ? 'OK' : 'FAIL'} seconds=${seconds} clients=${clientCount} connections=${after.connectionsOpened} ` +
       `sent=${counters.sent} received=${counters.received} accepted=${audit.accepted} refused=${audit.refused} ` +
       `unconfirmed=${audit.unconfirmed} excused=${audit.excused} losses=${audit.lost.length} violations=${violations} ` +
+      `counted=${audit.counted} countedConnections=${audit.countedConnections} unaccounted=${audit.unaccounted.length} cutWithoutReason=${audit.cutWithoutReason} ` +
       `faults{${faultText}} exits{${fmt(counters.exits)}} errors{${fmt(counters.errors)}} ` +
       `leaks=${leaks} unhandled=${unhandled} rss_warm=${mib(rssWarm)}MiB rss_end=${mib(rssEnd)}MiB growth=${mib(rssGrowth)}MiB (limit +${RSS_MARGIN_MIB})`,
   );

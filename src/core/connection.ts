@@ -7,7 +7,7 @@ import type { PendingInput } from './authorization.js';
 import type { Engine } from './engine.js';
 import { LineFramer, stripCarriageReturn, type LineSink } from './framing.js';
 import type { RemotePeer, Seat } from './matchmaking/types.js';
-import type { TokenBucket } from './rate-limit.js';
+import type { RateLimitState } from './rate-limit.js';
 import type { ConnectionHandle, Transport } from './transport.js';
 
 const LF = 0x0a;
@@ -20,7 +20,7 @@ export type ConnectionState = 'open' | 'closing' | 'closed';
 export type Peer = Connection | RemotePeer;
 
 /** The engine's record of one connection. Only the engine and its parts write it. */
-export class Connection implements Seat, TokenBucket, LineSink {
+export class Connection implements Seat, RateLimitState, LineSink {
   /** Registered uco, once `connect` succeeded. */
   uco: string | undefined = undefined;
   /** Registered session. */
@@ -31,6 +31,8 @@ export class Connection implements Seat, TokenBucket, LineSink {
   state: ConnectionState = 'open';
   /** False until the adapter holds the handle: closing before that waits a microtask. */
   attached = false;
+  /** Set when closing must drop the unsent output and the transport cannot discard it. */
+  dropOutput = false;
   /** Senders paused because this connection's output is full. */
   blockedSenders: Set<Connection> | undefined = undefined;
   /** The connection whose full output paused this one's input. */
@@ -39,6 +41,12 @@ export class Connection implements Seat, TokenBucket, LineSink {
   tokens: number;
   /** Rate limit: clock time of the last token update. */
   tokensAt: number;
+  /** Rate limit: lines dropped since the last `rate limited` reply. */
+  dropped = 0;
+  /** Rate limit: the first of those lines. */
+  firstDropped: object | string | undefined = undefined;
+  /** Rate limit: clock time of the last `rate limited` reply. */
+  repliedAt = -Infinity;
   /** Input held while a `connect` awaits a decision (the `authorize` hook, the matchmaker). */
   pending: PendingInput | undefined = undefined;
   /** The key of the per-address connection count, if the transport has an address. */

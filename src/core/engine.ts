@@ -31,7 +31,7 @@ import {
 } from './messages.js';
 import type { ResolvedOptions } from './options.js';
 import type { Random } from './random.js';
-import { takeToken } from './rate-limit.js';
+import { dropLine, hasToken, isExemptMessage, mayBeExempt, pendingReply, takeToken, type RateLimitReply } from './rate-limit.js';
 import { Registry } from './registry.js';
 import { Relay } from './relay.js';
 import { emptyErrorCounts, type RouletteStats } from './stats.js';
@@ -41,6 +41,9 @@ const log = createDebug('chat-roulette:core');
 
 /** PROTOCOL §1: empty lines, after trimming ASCII whitespace, are ignored. */
 const BLANK = /^[\t\n\v\f\r ]*$/;
+
+/** The exit reason of a connection cut for its own unsent output. */
+const CUT_FOR_OUTPUT: ExitReason = 'slow consumer';
 
 /** The endings a transport reports itself: nothing is sent to the client. */
 const TRANSPORT_ENDINGS: ReadonlySet<LeaveReason> = new Set(['transport closed', 'transport error']);
@@ -142,7 +145,7 @@ export class Engine implements MatchmakerSink {
 
   /**
    * Close, from either side. A server-side reason (an {@link ExitReason}) sends
-   * `{"exit":true,"reason":…}` first and ends the transport; a transport ending
+   * `{"exit":true,"reason":…}` and ends the transport; a transport ending
    * (`transport closed`, `transport error`) sends nothing (PROTOCOL §5). Either way the
    * client is unregistered, unpaired and forgotten, once.
    */
@@ -152,23 +155,40 @@ export class Engine implements MatchmakerSink {
       if (!byServer) conn.state = 'closed';
       return;
     }
-    if (byServer) {
-      // PROTOCOL §7: nothing is written after the exit notice.
-      const notice = exitMessage(reason as ExitReason);
-      if (conn.transport.send(notice)) this.traced(conn, notice);
-      conn.state = 'closing';
-    } else {
-      conn.state = 'closed';
-    }
+    const counted = byServer ? this.writeExit(conn, reason as ExitReason) : undefined;
+    conn.state = byServer ? 'closing' : 'closed';
     const uco = conn.uco;
     conn.pending = undefined;
     this.unregister(conn, reason);
     this.liveness.forget(conn);
     this.connections.close(conn);
     this.relay.forget(conn);
-    if (byServer) this.endTransport(conn, reason);
+    if (byServer) this.endTransport(conn);
     if (log.enabled) log('connection %d (%s) closed: %s', conn.id, uco ?? '-', error?.message ?? reason);
+    if (counted !== undefined) this.events.emit('protocolError', { connectionId: conn.id, uco, kind: 'rate limited', dropped: counted.dropped });
     this.events.emit('connectionClosed', { connectionId: conn.id, uco, reason, error });
+  }
+
+  /**
+   * PROTOCOL §7: the exit notice, which the client reads last. A connection cut for its
+   * own unsent output (`slow consumer`) has that backlog discarded first; the rate
+   * limit's pending count goes just before the notice. Returns that count, if any.
+   */
+  private writeExit(conn: Connection, reason: ExitReason): RateLimitReply | undefined {
+    const transport = conn.transport;
+    if (reason === CUT_FOR_OUTPUT) {
+      if (transport.discardQueued !== undefined) transport.discardQueued();
+      else conn.dropOutput = true;
+    }
+    const counted = conn.dropped > 0 ? pendingReply(conn, this.clock.now(), true) : undefined;
+    if (counted !== undefined) this.write(conn, counted.line);
+    this.write(conn, exitMessage(reason));
+    return counted;
+  }
+
+  /** Writes a line while closing: no slow-consumer check. */
+  private write(conn: Connection, line: string): void {
+    if (conn.transport.send(line)) this.traced(conn, line);
   }
 
   /** Drops `conn`'s registration and pairing; an open connection must register again in time. */
@@ -254,14 +274,21 @@ export class Engine implements MatchmakerSink {
       return;
     }
     if (this.relayShortComm(conn, raw)) return;
+    // The connection has already dropped the "\r" and enforced maxLineBytes (PROTOCOL §1).
     const text = typeof raw === 'string' ? raw : raw.toString('utf8');
     if (BLANK.test(text)) return;
-    // rateLimit: every non-blank line takes one token.
-    const limited = this.rateLimited(conn);
+    // rateLimit (src/core/rate-limit.ts): over it, a line that cannot be a pong or an
+    // exit is dropped and counted without being parsed.
+    if (this.overLimit(conn) && !mayBeExempt(text)) {
+      this.dropLimited(conn, text);
+      return;
+    }
     const msg = this.parse(conn, text);
     if (msg === undefined) return;
-    if (limited) {
-      this.refuse(conn, 'rate limited', errorWithMessage('rate limited', msg));
+    // rateLimit: this connection's pong and exit bypass it (liveness is never lost to
+    // it); every other non-blank line takes a token.
+    if (!isExemptMessage(msg, conn.uco, text) && this.rateLimited(conn)) {
+      this.dropLimited(conn, msg);
       return;
     }
     dispatch(this, conn, { msg, text, raw });
@@ -287,25 +314,28 @@ export class Engine implements MatchmakerSink {
   private relayShortComm(conn: Connection, raw: Buffer | string): boolean {
     const peer = conn.peer;
     if (peer === undefined || typeof raw === 'string' || !this.relay.isOwnCommLine(conn, raw)) return false;
-    if (this.rateLimited(conn)) {
-      this.refuse(conn, 'rate limited', errorWithMessage('rate limited', JSON.parse(raw.toString('utf8')) as ClientMessage));
-      return true;
-    }
-    if (!this.relay.forward(conn, peer, raw)) this.refuseFailed(conn, JSON.parse(raw.toString('utf8')) as ClientMessage);
+    // rateLimit: a comm takes a token; without one it is dropped and counted, unparsed.
+    if (this.rateLimited(conn)) this.dropLimited(conn, raw);
+    else if (!this.relay.forward(conn, peer, raw)) this.refuseFailed(conn, JSON.parse(raw.toString('utf8')) as ClientMessage);
     return true;
   }
 
-  /** PROTOCOL §1: the line as a JSON object, or `undefined` after the error reply. */
+  /**
+   * PROTOCOL §1: the line as a JSON object, or `undefined` after the error reply. An
+   * invalid line over the rate limit is dropped and counted instead of answered.
+   */
   private parse(conn: Connection, text: string): ClientMessage | undefined {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      this.protocolFault(conn, 'invalid json', INVALID_JSON_MESSAGE);
+      if (this.rateLimited(conn)) this.dropLimited(conn, text);
+      else this.protocolFault(conn, 'invalid json', INVALID_JSON_MESSAGE);
       return undefined;
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      this.protocolFault(conn, 'invalid message', INVALID_MESSAGE_MESSAGE);
+      if (this.rateLimited(conn)) this.dropLimited(conn, text);
+      else this.protocolFault(conn, 'invalid message', INVALID_MESSAGE_MESSAGE);
       return undefined;
     }
     return parsed as ClientMessage;
@@ -315,6 +345,25 @@ export class Engine implements MatchmakerSink {
   private rateLimited(conn: Connection): boolean {
     const rate = this.options.rateLimit;
     return rate !== Infinity && !takeToken(conn, this.clock.now(), rate, this.options.rateBurst);
+  }
+
+  /** rateLimit: true when no token is left, taking none. */
+  private overLimit(conn: Connection): boolean {
+    const rate = this.options.rateLimit;
+    return rate !== Infinity && !hasToken(conn, this.clock.now(), rate, this.options.rateBurst);
+  }
+
+  /** rateLimit: drops a line over the limit; counted now or in a later reply (at most one per interval). */
+  private dropLimited(conn: Connection, line: object | Buffer | string): void {
+    this.counters.errors['rate limited']++;
+    const reply = dropLine(conn, this.clock.now(), line);
+    if (reply !== undefined) this.sendCounted(conn, reply);
+  }
+
+  /** rateLimit: sends a `rate limited` reply and reports it (one event per reply). */
+  private sendCounted(conn: Connection, reply: RateLimitReply): void {
+    this.send(conn, reply.line);
+    this.events.emit('protocolError', { connectionId: conn.id, uco: conn.uco, kind: 'rate limited', dropped: reply.dropped });
   }
 
   /** Invalid JSON or a non-object: an error reply, or in strict mode a `protocol error` exit. */
@@ -408,7 +457,14 @@ export class Engine implements MatchmakerSink {
 
   /** PROTOCOL §4 ping, to every registered connection. */
   pingAll(): void {
-    for (const seat of [...this.matchmaker.seats()]) this.send(seat as Connection, PING_MESSAGE);
+    const now = this.clock.now();
+    for (const seat of [...this.matchmaker.seats()]) {
+      const conn = seat as Connection;
+      // rateLimit: a count still pending is reported once its interval has passed.
+      const counted = conn.dropped > 0 ? pendingReply(conn, now, false) : undefined;
+      if (counted !== undefined) this.sendCounted(conn, counted);
+      this.send(conn, PING_MESSAGE);
+    }
   }
 
   private traced(conn: Connection, line: string | Buffer): void {
@@ -424,13 +480,14 @@ export class Engine implements MatchmakerSink {
   }
 
   /**
-   * Ends the transport after the exit notice: a slow consumer's unsent output is
-   * dropped (its memory is what got it closed); a connection closed before its adapter
-   * holds the handle is ended on the next microtask.
+   * Ends the transport after the exit notice. A slow consumer whose transport cannot
+   * discard its backlog is destroyed (its memory is what got it closed; the notice is
+   * lost with it); a connection closed before its adapter holds the handle is ended on
+   * the next microtask.
    */
-  private endTransport(conn: Connection, reason: LeaveReason): void {
+  private endTransport(conn: Connection): void {
     const transport = conn.transport;
-    if (reason === 'slow consumer' && transport.destroy !== undefined) transport.destroy();
+    if (conn.dropOutput && transport.destroy !== undefined) transport.destroy();
     else if (!conn.attached) queueMicrotask(() => transport.close());
     else transport.close();
   }

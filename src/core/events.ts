@@ -113,6 +113,11 @@ export interface ProtocolErrorEvent {
   uco: string | undefined;
   /** Which error reply it got. */
   kind: ErrorKind;
+  /**
+   * For `rate limited`: how many dropped lines the reply counts (one event per reply,
+   * at most one per second per connection; `stats().errors` counts the lines).
+   */
+  dropped?: number;
 }
 
 /** Payload of `traffic`. */

@@ -12,6 +12,7 @@ export { sanitizeUco, sanitizeField, IDENTITY_MAX_LENGTH } from './identity.js';
 export { EXIT_REASONS, ADDED_EXIT_REASONS, type ExitReason, type ErrorKind } from './messages.js';
 export type { AuthorizeHook, AuthorizeRequest } from './authorization.js';
 export { LineFramer, type LineSink } from './framing.js';
+export { RATE_LIMIT_REPLY_INTERVAL_MS } from './rate-limit.js';
 export type { Transport, ConnectionHandle } from './transport.js';
 export { localMatchmaker } from './matchmaking/local.js';
 export type {

@@ -89,6 +89,15 @@ export function unknownCommandMessage(cmd: unknown): string {
   return JSON.stringify({ error: `Unknown command [${shown}]` });
 }
 
+/**
+ * `{"error":"rate limited","msg":<the first dropped message>,"dropped":<count>}`: the
+ * counted refusal of the rate limit (docs/protocol.md). `msg` is absent when the first
+ * dropped line was not a JSON object.
+ */
+export function rateLimitedMessage(msg: object | undefined, dropped: number): string {
+  return msg === undefined ? `{"error":"rate limited","dropped":${dropped}}` : JSON.stringify({ error: 'rate limited', msg, dropped });
+}
+
 /** `{"error":<text>,"msg":<the parsed message>}` (PROTOCOL §2–3). */
 export function errorWithMessage(error: Exclude<ErrorKind, 'unknown command'>, msg: object): string {
   return JSON.stringify({ error, msg });

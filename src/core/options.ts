@@ -36,8 +36,9 @@ export const DEFAULTS = Object.freeze({
   strict: false,
   /**
    * Sustained messages per second per connection (token bucket refill rate); over it
-   * a message gets `{"error":"rate limited"}` and is dropped. 100× what the old server
-   * read (10 lines/s), far above what a Diffie–Hellman client needs.
+   * lines are dropped and counted, `{"error":"rate limited","dropped":N}` at most once a
+   * second; `pong` and `exit` are exempt. 100× what the old server read (10 lines/s),
+   * far above what a Diffie–Hellman client needs.
    */
   rateLimit: 1_000,
   /** Token bucket size: messages a connection may send at once before `rateLimit` applies. */
@@ -113,10 +114,16 @@ export interface RouletteOptions {
   /**
    * Per-connection rate limit, in messages per second: each connection has a token
    * bucket of {@link RouletteOptions.rateBurst} tokens refilled at this rate, and every
-   * non-blank line takes one. A message that finds the bucket empty is dropped (never
-   * relayed) and answered `{"error":"rate limited","msg":<message>}`; an invalid line
-   * takes a token too but keeps its own error reply. Counted with the injected clock
-   * (no timer per connection). `Infinity` turns the limit off.
+   * non-blank line takes one — except the connection's own `pong` and `exit`, which
+   * are never limited (liveness is never lost to the limit). Under the limit an
+   * invalid line takes a token and gets its own error reply. A line that finds the
+   * bucket empty is dropped (never relayed nor executed) and counted: the connection
+   * gets at most one `{"error":"rate limited","msg":<first dropped>,"dropped":N}` per
+   * {@link RATE_LIMIT_REPLY_INTERVAL_MS}, N counting every line dropped since the
+   * previous one; a count still pending is sent with the next ping after the interval,
+   * or just before the exit line. `stats().errors["rate limited"]` counts the dropped
+   * lines. Counted with the injected clock (no timer per connection). `Infinity`
+   * turns the limit off.
    * @defaultValue 1000
    */
   rateLimit?: number;

@@ -19,7 +19,10 @@ export interface RouletteStats {
   relayedMessages: number;
   /** Bytes of relayed lines, without terminators. */
   relayedBytes: number;
-  /** Error replies sent, by kind. */
+  /**
+   * Error replies sent, by kind; for `rate limited`, the lines dropped by the rate
+   * limit (one reply counts many).
+   */
   errors: Record<ErrorKind, number>;
   /** Connections ever opened. */
   connectionsOpened: number;

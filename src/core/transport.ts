@@ -36,8 +36,18 @@ export interface Transport {
    */
   close(): void;
   /**
+   * Drops the output sent but not yet handed to the operating system: the backlog a
+   * `slow consumer` will never read. The core calls it just before writing that
+   * connection's exit line (then {@link Transport.close}), so that the client reads
+   * the exit line next, as the last thing. What the OS already holds cannot be taken
+   * back and is read first. Optional: when absent, a slow consumer is closed with
+   * {@link Transport.destroy} (its exit line is then lost with the backlog).
+   */
+  discardQueued?(): void;
+  /**
    * Drops unsent output and closes at once. Used instead of {@link Transport.close}
-   * for a `slow consumer`, to release its memory; `close` is used when absent.
+   * for a `slow consumer` when the transport has no {@link Transport.discardQueued},
+   * to release its memory; `close` is used when absent.
    */
   destroy?(): void;
   /** The peer's address, for logs and events. */

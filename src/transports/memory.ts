@@ -20,7 +20,7 @@ export type ServerMessage = Record<string, unknown>;
 export type MemoryCloseKind =
   /** The server closed it (after an `exit` message). */
   | 'server'
-  /** The server dropped it without flushing (`slow consumer`). */
+  /** The server dropped its unsent output, then wrote the exit line and closed it (`slow consumer`). */
   | 'server-destroy'
   /** The client side ended it ({@link MemoryConnection.end} / {@link MemoryConnection.fail}). */
   | 'client';
@@ -49,6 +49,12 @@ export class MemoryConnection {
   readonly lines: string[] = [];
   /** Reported to the core as unsent output: set it to simulate a client that does not read. */
   buffered = 0;
+  /**
+   * True once the server discarded this connection's unsent output (a `slow consumer`
+   * cut): {@link MemoryConnection.buffered} is then reset to 0. The lines already
+   * written stay in {@link MemoryConnection.lines}.
+   */
+  discarded = false;
   /** True while the core has paused this connection's input (its peer is not reading). */
   paused = false;
   /** How the connection ended; `undefined` while open. */
@@ -70,7 +76,12 @@ export class MemoryConnection {
     }
 
     close(): void {
-      this.owner.#closeFromServer('server');
+      this.owner.#closeFromServer(this.owner.discarded ? 'server-destroy' : 'server');
+    }
+
+    discardQueued(): void {
+      this.owner.buffered = 0;
+      this.owner.discarded = true;
     }
 
     destroy(): void {

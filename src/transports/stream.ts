@@ -89,7 +89,7 @@ function onStreamData(this: AttachedStream, chunk: Buffer): void {
   this[TRANSPORT].handle.feed(chunk);
 }
 function onStreamDrain(this: AttachedStream): void {
-  this[TRANSPORT].handle.drained();
+  this[TRANSPORT].onDrain();
 }
 function onStreamEnd(this: AttachedStream): void {
   this[TRANSPORT].onEnd();
@@ -106,7 +106,13 @@ function flushBatch(transport: StreamTransport): void {
   transport.flush();
 }
 
-/** The core-facing side of one stream. Writes of one tick go out in one batch. */
+/**
+ * The core-facing side of one stream. Writes of one tick go out in one batch. A batch
+ * is handed to the stream only while the stream's own buffer is below its high-water
+ * mark; the rest waits in this transport's queue, which {@link StreamTransport.discardQueued}
+ * can drop (Node cannot take back what a stream already holds). So a slow consumer's
+ * backlog is droppable, and its exit line is the next thing it reads.
+ */
 class StreamTransport implements Transport {
   readonly remoteAddress: string | undefined;
   readonly remoteHost: string | undefined;
@@ -116,6 +122,10 @@ class StreamTransport implements Transport {
   private batch: Array<string | Uint8Array> = [];
   /** UTF-8 bytes of {@link StreamTransport.batch}, newlines included. */
   private batchBytes = 0;
+  /** Batches waiting for the stream to drain, oldest first. */
+  private queue: Buffer[] = [];
+  /** Bytes of {@link StreamTransport.queue}. */
+  private queuedBytes = 0;
   private ending = false;
   private drainTimer: TimerHandle | undefined;
 
@@ -153,7 +163,7 @@ class StreamTransport implements Transport {
     return true;
   }
 
-  /** Writes the lines batched in this tick, in order, as one chunk. */
+  /** Moves the lines batched in this tick, in order, as one chunk to the stream (or the queue). */
   flush(): void {
     const batch = this.batch;
     if (batch.length === 0) return;
@@ -172,9 +182,28 @@ class StreamTransport implements Transport {
       }
       out[offset++] = NEWLINE;
     }
+    if (this.queue.length > 0 || this.stream.writableNeedDrain) {
+      this.queue.push(out);
+      this.queuedBytes += out.length;
+      return;
+    }
     // A write the OS takes at once returns true and emits no 'drain': tell the core
     // now, or a sender paused on this batch's size would never be resumed.
     if (this.stream.write(out)) this.handle.drained();
+  }
+
+  /** The stream drained: hand it queued batches up to its high-water mark; end it once all are out. */
+  onDrain(): void {
+    const stream = this.stream;
+    while (this.queue.length > 0) {
+      if (!stream.writable) return;
+      const out = this.queue.shift() as Buffer;
+      this.queuedBytes -= out.length;
+      if (!stream.write(out)) return;
+    }
+    if (this.ending) {
+      if (!stream.writableEnded && !stream.destroyed) stream.end();
+    } else this.handle.drained();
   }
 
   close(): void {
@@ -185,21 +214,28 @@ class StreamTransport implements Transport {
     // Keep reading (input is ignored now) so the peer's end is seen and the stream closes.
     stream.resume();
     this.flush();
-    if (!stream.writableEnded) stream.end();
+    // Ended once the queue is out (on 'drain'); the drain timeout bounds the wait either way.
+    if (this.queue.length === 0 && !stream.writableEnded) stream.end();
     if (this.drainTimeoutMs !== Infinity && this.drainTimer === undefined) {
       this.drainTimer = this.clock.setTimeout(this.onDrainTimeout.bind(this), this.drainTimeoutMs);
     }
   }
 
-  destroy(): void {
-    this.ending = true;
+  discardQueued(): void {
     this.batch = [];
     this.batchBytes = 0;
+    this.queue = [];
+    this.queuedBytes = 0;
+  }
+
+  destroy(): void {
+    this.ending = true;
+    this.discardQueued();
     this.stream.destroy();
   }
 
   bufferedBytes(): number {
-    return this.stream.writableLength + this.batchBytes;
+    return this.stream.writableLength + this.queuedBytes + this.batchBytes;
   }
 
   pause(): void {
@@ -227,6 +263,7 @@ class StreamTransport implements Transport {
 
   onClose(): void {
     this.ending = true;
+    this.discardQueued();
     if (this.drainTimer !== undefined) {
       this.clock.clearTimeout(this.drainTimer);
       this.drainTimer = undefined;

@@ -248,6 +248,26 @@ describe('TCP server', () => {
     }
   });
 
+  test('slow consumer: a client that stops reading is cut, its unsent backlog discarded, and reads the exit line last', { timeout: 30_000 }, async (t) => {
+    // Below the 64 KiB at which its sender would be paused: the reader is cut instead.
+    const env = await setup(t, { maxBufferedBytes: 32 * 1024, rateLimit: Infinity });
+    const [alice, bob] = await env.pair();
+    bob.socket.pause();
+    const cut = closedEvent(env.core, 'bob');
+    let isCut = false;
+    void cut.then(() => (isCut = true));
+    // Flood bob through alice until the server cuts him (the kernel's buffers fill first); bounded to 64 MiB.
+    const chunk = `{"cmd":"comm","p":"${'x'.repeat(1000)}"}\n`.repeat(64);
+    for (let sent = 0; !isCut && sent < 1024; sent++) await alice.write(chunk);
+    const event = await cut;
+    assert.equal(event.reason, 'slow consumer');
+    bob.socket.resume();
+    await bob.received(1);
+    while (!bob.ended) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(bob.lines.at(-1), '{"exit":true,"reason":"slow consumer"}', `the exit line is the last of ${bob.lines.length} lines`);
+    assert.ok(bob.lines.length < 64 * 1024, 'the backlog was discarded');
+  });
+
   test('PROTOCOL §3 comm: 50 000 messages between one pair arrive complete and in order', { timeout: 60_000 }, async (t) => {
     // A burst far above the default rate limit (rateBurst 2000): this test is about the relay, so no limit.
     const env = await setup(t, { rateLimit: Infinity });

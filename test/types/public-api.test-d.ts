@@ -28,6 +28,7 @@ import {
   type UnpairedEvent,
   type UnpairReason,
   type UnregisteredEvent,
+  RATE_LIMIT_REPLY_INTERVAL_MS,
 } from '../../src/index.js';
 
 /** `true` when A and B are the same type. */
@@ -74,6 +75,7 @@ export function publicApiTypes(): void {
   core.on('protocolError', (e) => {
     expectTrue<Equal<typeof e, ProtocolErrorEvent>>();
     expectTrue<Equal<typeof e.kind, ErrorKind>>();
+    expectTrue<Equal<typeof e.dropped, number | undefined>>();
     void e;
   });
   core.on('epochStarted', (e) => {
@@ -124,6 +126,9 @@ export function publicApiTypes(): void {
 
   // Transports: only send and close are required; disconnect takes an exit reason.
   const transport: Transport = { send: () => true, close: () => undefined };
+  // A transport may offer to drop its unsent output (a slow consumer's backlog).
+  void core.connect({ send: () => true, close: () => undefined, discardQueued: () => undefined });
+  void (RATE_LIMIT_REPLY_INTERVAL_MS satisfies number);
   const handle = core.connect(transport);
   core.disconnect(handle, 'server shutdown');
   // @ts-expect-error not an exit reason

@@ -171,6 +171,8 @@ class World {
     const peerConn = this.all.find((c) => peer !== undefined && c.handle.id === peer);
     const text = `{"cmd":"comm", "n":${this.clock.now()}${withUco && me?.uco !== undefined ? `,"uco":"${me.uco}"` : ''}}`;
     const sentBefore = sender.lines.length;
+    // Read before sending: a slow consumer's buffered output is discarded when it is cut.
+    const slowPeer = peerConn !== undefined && peerConn.buffered > OPTIONS.maxBufferedBytes;
     // A half-written line (`partial`) would swallow this one: complete it first.
     sender.write('\n');
     const before = sender.lines.length;
@@ -184,7 +186,7 @@ class World {
       assert.deepEqual(replies, [`{"error":"no peer","msg":${JSON.stringify(JSON.parse(text))}}`]);
     } else {
       assert.deepEqual(replies, []);
-      const expected = peerConn.buffered > OPTIONS.maxBufferedBytes ? '{"exit":true,"reason":"slow consumer"}' : text;
+      const expected = slowPeer ? '{"exit":true,"reason":"slow consumer"}' : text;
       assert.equal(peerConn.lines.at(-1), expected);
     }
   }

@@ -19,20 +19,17 @@ describe('rateLimit / rateBurst', () => {
     assert.throws(() => new RouletteCore({ rateBurst: 0 }), RouletteError);
   });
 
-  test('over the burst a comm is refused with "rate limited" and never relayed; counted in stats and protocolError', () => {
+  test('over the burst a comm is dropped, never relayed, and counted: one "rate limited" reply per interval; stats count lines, protocolError replies', () => {
     const h = harness({ rateLimit: 1, rateBurst: 5 });
     const events: ProtocolErrorEvent[] = [];
     h.core.on('protocolError', (e) => events.push(e));
     const [a, b] = h.pair('a', 'b'); // a used 1 token for connect: 4 left (+0.1 during pairDelayMs)
     for (let i = 0; i < 6; i++) a.send(`{"cmd":"comm","i":${i}}`);
     assert.deepEqual(fresh(b), [0, 1, 2, 3].map((i) => `{"cmd":"comm","i":${i}}`));
-    assert.deepEqual(fresh(a), [
-      '{"error":"rate limited","msg":{"cmd":"comm","i":4}}',
-      '{"error":"rate limited","msg":{"cmd":"comm","i":5}}',
-    ]);
+    assert.deepEqual(fresh(a), ['{"error":"rate limited","msg":{"cmd":"comm","i":4},"dropped":1}']);
     assert.equal(h.core.stats().errors['rate limited'], 2);
     assert.equal(h.core.stats().relayedMessages, 4);
-    assert.deepEqual(events.map((e) => e.kind), ['rate limited', 'rate limited']);
+    assert.deepEqual(events.map((e) => [e.kind, e.dropped]), [['rate limited', 1]]);
     assert.equal(events[0]?.uco, 'a');
   });
 
@@ -49,10 +46,10 @@ describe('rateLimit / rateBurst', () => {
     fresh(a);
     for (let i = 0; i < 7; i++) a.send({ cmd: 'comm' });
     assert.equal(fresh(b).filter((l) => l.startsWith('{"cmd":"comm"')).length, 5);
-    assert.equal(fresh(a).filter((l) => l.startsWith('{"error":"rate limited"')).length, 2);
+    assert.equal(h.core.stats().errors['rate limited'], 6 + 1 + 2);
   });
 
-  test('invalid lines take tokens but keep their own reply; blank lines are free', () => {
+  test('under the limit, invalid lines take tokens but keep their own reply; blank lines are free', () => {
     const h = harness({ rateLimit: 1, rateBurst: 2 });
     const a = h.open();
     a.write('\n  \n\r\n');
@@ -62,7 +59,7 @@ describe('rateLimit / rateBurst', () => {
     assert.deepEqual(fresh(a), [
       '{"error":"invalid json"}',
       '{"error":"invalid message"}',
-      '{"error":"rate limited","msg":{"cmd":"connect","uco":"a"}}',
+      '{"error":"rate limited","msg":{"cmd":"connect","uco":"a"},"dropped":1}',
     ]);
     assert.equal(h.core.client('a'), undefined);
   });

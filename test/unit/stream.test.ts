@@ -231,6 +231,28 @@ describe('stream adapter', () => {
     env.core.stop();
   });
 
+  test('slow consumer: the backlog the stream has not taken is discarded; the client reads the exit line last', T, async () => {
+    // Below the 64 KiB at which the sender would be paused: bob is cut instead.
+    const env = setup({ maxBufferedBytes: 48 * 1024, rateLimit: Infinity });
+    const [alice, bob] = await pairOf(env);
+    bob.client.pause(); // bob stops reading
+    const closed = nextClosed(env.core);
+    const line = (i: number): string => `{"cmd":"comm","i":${i},"t":"${'x'.repeat(1000)}"}\n`;
+    // One batch per write: the first fills the stream, the next ones queue in the transport.
+    for (let i = 0; i < 100 && !isClosed(env.core, bob.handle); i++) {
+      alice.client.write(line(i));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal((await closed).reason, 'slow consumer');
+    bob.client.resume();
+    await until(() => bob.reader.ended);
+    const comms = bob.reader.lines.filter((l) => l.startsWith('{"cmd":"comm"'));
+    assert.equal(bob.reader.lines.at(-1), '{"exit":true,"reason":"slow consumer"}');
+    assert.ok(comms.length < 48, `the queued backlog was discarded (${comms.length} lines read)`);
+    comms.forEach((l, i) => assert.equal(JSON.parse(l).i, i, 'what was read is the start of the output, in order'));
+    env.core.stop();
+  });
+
   test('a write error or a destroyed stream never throws into the core', T, async () => {
     const env = setup();
     const c = env.open();
