@@ -10,44 +10,23 @@ import { RouletteError } from './errors.js';
 import type { Random } from './random.js';
 
 /**
- * Every tunable of the core, with the defaults of PROTOCOL §8.
- *
- * The README's table, the CLI's help and the TSDoc below are checked against this
- * object by the test suite.
+ * Every tunable of the core, with the defaults of PROTOCOL §8; each is documented
+ * once, on its {@link RouletteOptions} field (whose `@defaultValue` repeats the
+ * number). The README's tables and the CLI's help are checked against this object by
+ * the test suite.
  */
-export const DEFAULTS = Object.freeze({
-  /** Length of a pairing epoch, in ms (PROTOCOL §6). */
+export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   epochMs: 30_000,
-  /** Interval between two pings to every registered connection, in ms (PROTOCOL §4). */
   pingIntervalMs: 1_000,
-  /** A registered connection whose last pong is this old is dead, in ms (PROTOCOL §5). */
   deadAfterMs: 7_000,
-  /** A connection that has not sent `connect` within this time is closed, in ms (PROTOCOL §5). */
   registerTimeoutMs: 7_000,
-  /** A free client is paired with another free client within this delay, in ms (PROTOCOL §6). */
   pairDelayMs: 100,
-  /** Longest accepted line in bytes, not counting the terminator (PROTOCOL §1). */
   maxLineBytes: 32_768,
-  /** Most registered clients at once; one more gets `server full` (PROTOCOL §3). */
   maxClients: 100_000,
-  /** Unsent output above which a connection is closed as a `slow consumer`, in bytes. */
   maxBufferedBytes: 1_048_576,
-  /** Close the connection (`protocol error`) on invalid JSON or a non-object message. */
   strict: false,
-  /**
-   * Sustained messages per second per connection (token bucket refill rate); over it
-   * lines are dropped and counted, `{"error":"rate limited","dropped":N}` at most once a
-   * second; `pong` and `exit` are exempt. 100× what the old server read (10 lines/s),
-   * far above what a Diffie–Hellman client needs.
-   */
   rateLimit: 1_000,
-  /** Token bucket size: messages a connection may send at once before `rateLimit` applies. */
   rateBurst: 2_000,
-  /**
-   * Most open connections from one remote address; one more gets `too many connections`.
-   * Off: a whole class may share one NAT address, and unregistered connections are
-   * already closed after `registerTimeoutMs`.
-   */
   maxConnectionsPerAddress: Infinity,
 });
 
