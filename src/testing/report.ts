@@ -5,22 +5,43 @@
  *
  * @module
  */
-import { DH_STEPS, type DhRole, type DhRoundEvent, type DhStep } from './dh/events.js';
+import {
+  DH_STEPS,
+  isRoundEvent,
+  type DhLogEvent,
+  type DhRole,
+  type DhRoundEvent,
+  type DhStep,
+  type DhStudentEvent,
+} from './dh/events.js';
 
 /** How a round ended. */
 export type RoundOutcome = 'successful' | 'failed' | 'incomplete';
 
-/** The failure that ended a round. */
-export interface RoundFailure {
-  /** The step at which the round failed. */
+/** What ended a round that did not succeed: its failure, or who cut it short. */
+export interface RoundEnd {
+  /** The step at which the round ended. */
   step: DhStep;
-  /** Why, in plain words. */
+  /** Why it failed, or who cut it short, in plain words. */
   reason: string;
   /** The reference peer that ran the round. */
   peer: string;
   /** The round number (per reference peer). */
   round: number;
-  /** Time of the event that decided the failure (ISO-8601, from the log). */
+  /** Time of the event that decided it (ISO-8601, from the log). */
+  ts: string;
+}
+
+/** The failure that ended a round (a {@link RoundEnd}). */
+export type RoundFailure = RoundEnd;
+
+/** Something the server did to a student outside a round (a {@link DhStudentEvent}). */
+export interface StudentNote {
+  /** The server's exit reason (dropped) or error text (refused). */
+  reason: string;
+  /** The reference peer that logged it. */
+  peer: string;
+  /** When (ISO-8601, from the log). */
   ts: string;
 }
 
@@ -34,10 +55,24 @@ export interface StudentSummary {
   successful: number;
   /** Rounds that failed (a `fail` event, a non-matching `dhc_check`, steps out of order). */
   failed: number;
-  /** Rounds that neither finished nor failed before the log ended. */
+  /**
+   * Rounds cut short by someone else (the reference peer stopping, the student
+   * leaving, the server, a new pairing: an `incomplete` event), or that neither
+   * finished nor failed before the log ended.
+   */
   incomplete: number;
   /** The failure of the last failed round (in log order), or `null` when none failed. */
   lastFailure: RoundFailure | null;
+  /** What ended the last incomplete round (in log order), or `null` when none was. */
+  lastIncomplete: RoundEnd | null;
+  /** Times the server dropped the student (`timeout`, `register timeout`, …). */
+  dropped: number;
+  /** The last drop, or `null`. */
+  lastDrop: StudentNote | null;
+  /** Messages of the student the server refused (`uco mismatch`, `invalid json`, …). */
+  refused: number;
+  /** The last refusal, or `null`. */
+  lastRefusal: StudentNote | null;
 }
 
 /** Sums over every student. */
@@ -52,6 +87,10 @@ export interface ReportTotals {
   failed: number;
   /** Incomplete rounds. */
   incomplete: number;
+  /** Drops of students by the server. */
+  dropped: number;
+  /** Refused messages of students. */
+  refused: number;
 }
 
 /** One line of the log that is not a {@link DhRoundEvent}. */
@@ -61,6 +100,9 @@ export interface MalformedLine {
   /** What is wrong with it. */
   reason: string;
 }
+
+/** The reason of a round still running when the log ended. */
+export const LOG_ENDED_REASON = 'the log ended before the round did';
 
 /** The lines of the log that could not be read. */
 export interface MalformedSummary {
@@ -97,6 +139,8 @@ const STEP_RANKS: Readonly<Record<DhRole, Partial<Record<DhStep, number>>>> = {
 };
 
 const STEPS: ReadonlySet<string> = new Set(DH_STEPS);
+const ROUND_END_EVENTS: ReadonlySet<string> = new Set<DhRoundEvent['event']>(['fail', 'incomplete']);
+const STUDENT_EVENTS: ReadonlySet<string> = new Set<DhStudentEvent['event']>(['dropped', 'refused']);
 const ROLES: ReadonlySet<string> = new Set<DhRole>(['initiator', 'responder']);
 
 /** The state of one round while its events are read. */
@@ -111,7 +155,11 @@ interface RoundState {
   decidedAt: number;
   /** The failure was inferred by the report, not logged by a `fail` event: a later `fail` refines it. */
   inferred: boolean;
+  /** For an `incomplete` event: who cut the round short. */
+  cut: RoundEnd | undefined;
   lastStep: DhStep | undefined;
+  /** Time of the round's latest event. */
+  lastTs: string;
   rank: number;
   matched: boolean;
 }
@@ -125,9 +173,12 @@ interface RoundState {
  * - **failed** at its first `fail` event, `dhc_check` without `ok: true`, `finish`
  *   without a matching check, or step out of its role's order (a `fail` event that
  *   follows a failure the report inferred gives the step and reason);
- * - **incomplete** otherwise.
+ * - **incomplete** at an `incomplete` event (someone else cut it short), or when the
+ *   log ends first.
  *
- * Events after a round's outcome is decided are ignored.
+ * Events after a round's outcome is decided are ignored. `dropped` and `refused`
+ * records ({@link DhStudentEvent}) are counted per student, who is listed even with
+ * no round.
  *
  * @example
  * ```ts
@@ -135,9 +186,14 @@ interface RoundState {
  * for (const s of report.students) console.log(s.uco, s.successful, s.failed);
  * ```
  */
-export function summarize(events: readonly DhRoundEvent[]): DhReport {
+export function summarize(events: readonly DhLogEvent[]): DhReport {
   const rounds = new Map<string, RoundState>();
+  const notes: DhStudentEvent[] = [];
   events.forEach((event, index) => {
+    if (!isRoundEvent(event)) {
+      notes.push(event);
+      return;
+    }
     const key = JSON.stringify([event.peer, event.student, event.round]);
     let state = rounds.get(key);
     if (state === undefined) {
@@ -146,7 +202,7 @@ export function summarize(events: readonly DhRoundEvent[]): DhReport {
     }
     applyEvent(state, event, index);
   });
-  return buildReport(rounds.values(), events.length, { count: 0, samples: [] });
+  return buildReport(rounds.values(), notes, events.length, { count: 0, samples: [] });
 }
 
 /**
@@ -168,7 +224,7 @@ export function summarize(events: readonly DhRoundEvent[]): DhReport {
  * ```
  */
 export async function readReport(lines: AsyncIterable<string> | string): Promise<DhReport> {
-  const events: DhRoundEvent[] = [];
+  const events: DhLogEvent[] = [];
   const malformed: MalformedSummary = { count: 0, samples: [] };
   let lineNumber = 0;
   const take = (line: string): void => {
@@ -193,11 +249,11 @@ export async function readReport(lines: AsyncIterable<string> | string): Promise
 }
 
 /**
- * Parses one NDJSON line into a {@link DhRoundEvent}.
+ * Parses one NDJSON line into a {@link DhRoundEvent} or a {@link DhStudentEvent}.
  *
  * @returns the event, or a short reason when the line is not one.
  */
-export function parseRoundEvent(line: string): DhRoundEvent | string {
+export function parseRoundEvent(line: string): DhLogEvent | string {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -208,9 +264,15 @@ export function parseRoundEvent(line: string): DhRoundEvent | string {
   const record = value as Record<string, unknown>;
   const { ts, event, peer, student, role, round, ok, step, reason } = record;
   if (typeof ts !== 'string') return 'missing ts';
-  if (typeof event !== 'string' || (event !== 'fail' && !STEPS.has(event))) return `unknown event ${JSON.stringify(event)}`;
+  if (typeof event !== 'string' || !(ROUND_END_EVENTS.has(event) || STEPS.has(event) || STUDENT_EVENTS.has(event))) {
+    return `unknown event ${JSON.stringify(event)}`;
+  }
   if (typeof peer !== 'string' || peer === '') return 'missing peer';
   if (typeof student !== 'string' || student === '') return 'missing student';
+  if (STUDENT_EVENTS.has(event)) {
+    if (typeof reason !== 'string') return 'missing reason';
+    return { ts, event: event as DhStudentEvent['event'], peer, student, reason };
+  }
   if (typeof role !== 'string' || !ROLES.has(role)) return `unknown role ${JSON.stringify(role)}`;
   if (typeof round !== 'number' || !Number.isSafeInteger(round) || round < 1) return 'round is not a positive integer';
   if (ok !== undefined && typeof ok !== 'boolean') return 'ok is not a boolean';
@@ -232,28 +294,33 @@ export function parseRoundEvent(line: string): DhRoundEvent | string {
 
 /**
  * Renders a report as a text table, one row per student, then the totals and the
- * malformed lines. Ends with a newline.
+ * malformed lines. Ends with a newline. It says what the JSON says: the `notes` column
+ * holds the last failure, the last incomplete round (who cut it short), the last drop
+ * and the last refusal of each student.
  *
  * @example
  * ```text
- * student  rounds  ok  failed  incomplete  last failure
- * 409123        3   2       1           0  dhc_check: HMAC did not match (refpeer round 3)
- * total         3   2       1           0
- * 12 events, 0 malformed lines
+ * student  rounds  ok  failed  incomplete  dropped  refused  notes
+ * 409123        3   1       1           1        1        0  last failure dhc_check: HMAC did not match (refpeer round 3); last incomplete dh2_recv: student 409123 left (timeout) (refpeer round 4); dropped: timeout (refpeer)
+ * total         3   1       1           1        1        0
+ * 14 events, 0 malformed lines
  * ```
  */
 export function formatReport(report: DhReport): string {
-  const header = ['student', 'rounds', 'ok', 'failed', 'incomplete', 'last failure'];
+  const header = ['student', 'rounds', 'ok', 'failed', 'incomplete', 'dropped', 'refused', 'notes'];
   const rows = report.students.map((s) => [
     s.uco,
     String(s.rounds),
     String(s.successful),
     String(s.failed),
     String(s.incomplete),
-    s.lastFailure === null ? '' : describeFailure(s.lastFailure),
+    String(s.dropped),
+    String(s.refused),
+    describeNotes(s),
   ]);
   const t = report.totals;
-  const total = ['total', String(t.rounds), String(t.successful), String(t.failed), String(t.incomplete), ''];
+  const counts = [t.rounds, t.successful, t.failed, t.incomplete, t.dropped, t.refused].map(String);
+  const total = ['total', ...counts, ''];
   const table = [header, ...rows, total];
   const widths = header.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length)));
   const out = table.map((row) =>
@@ -274,9 +341,19 @@ export function formatReport(report: DhReport): string {
   return out.join('\n') + '\n';
 }
 
+/** The notes column: every `last…` field of a student, in words. */
+function describeNotes(s: StudentSummary): string {
+  const notes: string[] = [];
+  if (s.lastFailure !== null) notes.push(`last failure ${describeEnd(s.lastFailure)}`);
+  if (s.lastIncomplete !== null) notes.push(`last incomplete ${describeEnd(s.lastIncomplete)}`);
+  if (s.lastDrop !== null) notes.push(`dropped: ${s.lastDrop.reason} (${s.lastDrop.peer})`);
+  if (s.lastRefusal !== null) notes.push(`refused: ${s.lastRefusal.reason} (${s.lastRefusal.peer})`);
+  return notes.join('; ');
+}
+
 /** `"<step>: <reason> (<peer> round <n>)"` */
-function describeFailure(failure: RoundFailure): string {
-  return `${failure.step}: ${failure.reason} (${failure.peer} round ${failure.round})`;
+function describeEnd(end: RoundEnd): string {
+  return `${end.step}: ${end.reason} (${end.peer} round ${end.round})`;
 }
 
 function splitLines(text: string): string[] {
@@ -295,7 +372,9 @@ function newRound(event: DhRoundEvent): RoundState {
     failure: undefined,
     decidedAt: -1,
     inferred: false,
+    cut: undefined,
     lastStep: undefined,
+    lastTs: event.ts,
     rank: 0,
     matched: false,
   };
@@ -310,14 +389,22 @@ function fail(state: RoundState, event: DhRoundEvent, index: number, step: DhSte
 
 /** DH-EXERCISE.md "Events the course's checker logged per round". */
 function applyEvent(state: RoundState, event: DhRoundEvent, index: number): void {
+  state.lastTs = event.ts;
+  if (event.event === 'incomplete') {
+    if (state.outcome !== 'incomplete' || state.cut !== undefined) return;
+    const step = event.step ?? state.lastStep ?? 'pair';
+    state.cut = { step, reason: event.reason ?? 'no reason given', peer: state.peer, round: state.round, ts: event.ts };
+    state.decidedAt = index;
+    return;
+  }
   if (event.event === 'fail') {
     const refines = state.outcome === 'failed' && state.inferred;
-    if (state.outcome !== 'incomplete' && !refines) return;
+    if ((state.outcome !== 'incomplete' || state.cut !== undefined) && !refines) return;
     const step = event.step ?? state.failure?.step ?? state.lastStep ?? 'pair';
     fail(state, event, refines ? state.decidedAt : index, step, event.reason ?? 'no reason given', false);
     return;
   }
-  if (state.outcome !== 'incomplete') return;
+  if (state.outcome !== 'incomplete' || state.cut !== undefined) return;
   const step = event.event;
   const rank = STEP_RANKS[state.role][step];
   if (rank === undefined) {
@@ -343,30 +430,87 @@ function applyEvent(state: RoundState, event: DhRoundEvent, index: number): void
   }
 }
 
-function buildReport(rounds: Iterable<RoundState>, events: number, malformed: MalformedSummary): DhReport {
+function buildReport(
+  rounds: Iterable<RoundState>,
+  notes: readonly DhStudentEvent[],
+  events: number,
+  malformed: MalformedSummary,
+): DhReport {
   const students = new Map<string, StudentSummary>();
-  /** Position of the event that decided each student's last failure. */
-  const lastFailedAt = new Map<string, number>();
-  for (const state of rounds) {
-    let s = students.get(state.student);
+  const student = (uco: string): StudentSummary => {
+    let s = students.get(uco);
     if (s === undefined) {
-      s = { uco: state.student, rounds: 0, successful: 0, failed: 0, incomplete: 0, lastFailure: null };
-      students.set(state.student, s);
+      s = {
+        uco,
+        rounds: 0,
+        successful: 0,
+        failed: 0,
+        incomplete: 0,
+        lastFailure: null,
+        lastIncomplete: null,
+        dropped: 0,
+        lastDrop: null,
+        refused: 0,
+        lastRefusal: null,
+      };
+      students.set(uco, s);
     }
+    return s;
+  };
+  /** Position of the event that decided each student's last failure / last incomplete round. */
+  const lastFailedAt = new Map<string, number>();
+  const lastCutAt = new Map<string, number>();
+  for (const state of rounds) {
+    const s = student(state.student);
     s.rounds++;
     s[state.outcome]++;
     if (state.failure !== undefined && state.decidedAt > (lastFailedAt.get(s.uco) ?? -1)) {
       s.lastFailure = state.failure;
       lastFailedAt.set(s.uco, state.decidedAt);
     }
+    if (state.outcome === 'incomplete') {
+      // A round still running when the log ended counts as ending there.
+      const at = state.cut === undefined ? events : state.decidedAt;
+      if (at >= (lastCutAt.get(s.uco) ?? -1)) {
+        s.lastIncomplete = state.cut ?? {
+          step: state.lastStep ?? 'pair',
+          reason: LOG_ENDED_REASON,
+          peer: state.peer,
+          round: state.round,
+          ts: state.lastTs,
+        };
+        lastCutAt.set(s.uco, at);
+      }
+    }
+  }
+  for (const note of notes) {
+    const s = student(note.student);
+    const last: StudentNote = { reason: note.reason, peer: note.peer, ts: note.ts };
+    if (note.event === 'dropped') {
+      s.dropped++;
+      s.lastDrop = last;
+    } else {
+      s.refused++;
+      s.lastRefusal = last;
+    }
   }
   const list = [...students.values()].sort((a, b) => (a.uco < b.uco ? -1 : a.uco > b.uco ? 1 : 0));
-  const totals: ReportTotals = { students: list.length, rounds: 0, successful: 0, failed: 0, incomplete: 0 };
+  const totals: ReportTotals = {
+    students: list.length,
+    rounds: 0,
+    successful: 0,
+    failed: 0,
+    incomplete: 0,
+    dropped: 0,
+    refused: 0,
+  };
   for (const s of list) {
     totals.rounds += s.rounds;
     totals.successful += s.successful;
     totals.failed += s.failed;
     totals.incomplete += s.incomplete;
+    totals.dropped += s.dropped;
+    totals.refused += s.refused;
   }
   return { students: list, totals, events, malformed };
 }

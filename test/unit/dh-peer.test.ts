@@ -441,22 +441,42 @@ describe('DH-EXERCISE failures: each reason', () => {
     assert.equal(i2.clock.pendingTimers, 0);
   });
 
-  it('a new pair interrupts the running round, which is recorded as failed', () => {
+  it('a new pair interrupts the running round, which is recorded as incomplete (not the student\'s fault)', () => {
     const i = asInitiator();
     const out = i.peer.receive(pair('c3'));
     assert.equal(parse(out[0])['sub'], 'dh1');
-    const fail = lastFail(i.events);
-    assert.deepEqual([fail?.round, fail?.step, fail?.reason], [1, 'dh2_recv', 'interrupted by a new pair with c3']);
+    assert.equal(lastFail(i.events), undefined);
+    const cut = i.events.find((e) => e.event === 'incomplete');
+    assert.deepEqual([cut?.round, cut?.step, cut?.reason], [1, 'dh2_recv', 'interrupted by a new pair with c3']);
     assert.deepEqual(i.events.at(-2)?.event, 'pair');
     assert.deepEqual([i.peer.current?.round, i.peer.current?.student], [2, 'c3']);
     i.clock.advance(10_000); // the old round's timer is gone: one timeout only, for round 2
-    assert.deepEqual(i.events.filter((e) => e.event === 'fail').map((e) => e.round), [1, 2]);
+    assert.deepEqual(i.events.filter((e) => e.event === 'fail').map((e) => e.round), [2]);
   });
 
-  it('the server refuses our message (no peer: the student left)', () => {
+  it('the server refuses our message (no peer: the student left): incomplete, naming the student', () => {
     const i = asInitiator();
     i.peer.receive(JSON.stringify({ error: 'no peer', msg: { cmd: 'comm', sub: 'dh1' } }));
-    assert.deepEqual([lastFail(i.events)?.step, lastFail(i.events)?.reason], ['dh1_send', 'server refused our dh1: no peer']);
+    assert.equal(lastFail(i.events), undefined);
+    const cut = i.events.at(-1);
+    assert.deepEqual(
+      [cut?.event, cut?.step, cut?.reason],
+      ['incomplete', 'dh1_send', 'student b2 left (the server answered no peer to our dh1)'],
+    );
+    assert.equal(i.peer.current?.status, 'incomplete');
+  });
+
+  it('stop() and the server closing our connection end a running round as incomplete, naming who', () => {
+    const i = asInitiator();
+    i.peer.stop();
+    assert.deepEqual([i.events.at(-1)?.event, i.events.at(-1)?.reason], ['incomplete', 'the reference peer stopped']);
+    const j = asInitiator();
+    j.peer.receive('{"exit":true,"reason":"server shutdown"}');
+    assert.deepEqual(
+      [j.events.at(-1)?.event, j.events.at(-1)?.step, j.events.at(-1)?.reason],
+      ['incomplete', 'dh2_recv', "the server closed the reference peer's connection (server shutdown)"],
+    );
+    assert.equal(j.clock.pendingTimers, 0);
   });
 
   it('ignores noise: non-JSON lines, other subs, messages outside a round', () => {

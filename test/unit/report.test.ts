@@ -23,13 +23,13 @@ import {
 const SAMPLE = fileURLToPath(new URL('../fixtures/report/sample.ndjson', import.meta.url));
 
 const SAMPLE_TABLE = `\
-student  rounds  ok  failed  incomplete  last failure
-409001        2   2       0           0
-409002        2   0       2           0  dhc_check: dhverif does not match (refpeer round 3)
-409003        3   0       3           0  dh2_recv: out of order, after dhc_check (000peer round 4)
-409004        3   1       0           2
-409005        2   0       2           0  dh1_send: no reason given (000peer round 6)
-total        12   3       7           2
+student  rounds  ok  failed  incomplete  dropped  refused  notes
+409001        2   2       0           0        0        0
+409002        2   0       2           0        0        0  last failure dhc_check: dhverif does not match (refpeer round 3)
+409003        3   0       3           0        0        0  last failure dh2_recv: out of order, after dhc_check (000peer round 4)
+409004        3   1       0           2        0        0  last incomplete pair: the log ended before the round did (refpeer round 5)
+409005        2   0       2           0        0        0  last failure dh1_send: no reason given (000peer round 6)
+total        12   3       7           2        0        0
 65 events, 4 malformed lines
   line 17: invalid JSON
   line 42: unknown event "dh3_send"
@@ -65,7 +65,8 @@ function only(events: DhRoundEvent[]): StudentSummary {
 describe('summarize(): DH-EXERCISE.md rounds', () => {
   test('finish after a matching dhc_check, in the order of the role, is a success', () => {
     assert.deepEqual(only([...round('s', 1, 'initiator', INITIATOR_OK), ...round('s', 2, 'responder', RESPONDER_OK)]), {
-      uco: 's', rounds: 2, successful: 2, failed: 0, incomplete: 0, lastFailure: null,
+      uco: 's', rounds: 2, successful: 2, failed: 0, incomplete: 0, lastFailure: null, lastIncomplete: null,
+      dropped: 0, lastDrop: null, refused: 0, lastRefusal: null,
     });
   });
 
@@ -125,7 +126,7 @@ describe('summarize(): DH-EXERCISE.md rounds', () => {
     const report = summarize(events);
     assert.deepEqual(report.students.map((s) => s.uco), ['a', 'b']);
     assert.equal(report.students[1]?.lastFailure?.reason, 'second');
-    assert.deepEqual(report.totals, { students: 2, rounds: 3, successful: 1, failed: 2, incomplete: 0 });
+    assert.deepEqual(report.totals, { students: 2, rounds: 3, successful: 1, failed: 2, incomplete: 0, dropped: 0, refused: 0 });
     assert.deepEqual(report.malformed, { count: 0, samples: [] });
     assert.equal(report.events, events.length);
   });
@@ -147,7 +148,7 @@ describe('parseRoundEvent()', () => {
 describe('readReport() on the sample log', () => {
   test('from a string: counts, last failures, malformed lines', async () => {
     const report = await readReport(readFileSync(SAMPLE, 'utf8'));
-    assert.deepEqual(report.totals, { students: 5, rounds: 12, successful: 3, failed: 7, incomplete: 2 });
+    assert.deepEqual(report.totals, { students: 5, rounds: 12, successful: 3, failed: 7, incomplete: 2, dropped: 0, refused: 0 });
     assert.equal(report.events, 65);
     assert.deepEqual(report.malformed, {
       count: 4,
@@ -165,6 +166,11 @@ describe('readReport() on the sample log', () => {
       failed: 2,
       incomplete: 0,
       lastFailure: { step: 'dhc_check', reason: 'dhverif does not match', peer: 'refpeer', round: 3, ts: '2025-03-14T10:00:26.000Z' },
+      lastIncomplete: null,
+      dropped: 0,
+      lastDrop: null,
+      refused: 0,
+      lastRefusal: null,
     });
     assert.equal(formatReport(report), SAMPLE_TABLE);
   });
@@ -236,6 +242,6 @@ describe('the reference peer\'s own log', () => {
     await Promise.all([a.close(), b.close()]);
     const report = await readReport(log);
     assert.deepEqual(report.malformed.count, 0);
-    assert.deepEqual(report.totals, { students: 2, rounds: 4, successful: 4, failed: 0, incomplete: 0 });
+    assert.deepEqual(report.totals, { students: 2, rounds: 4, successful: 4, failed: 0, incomplete: 0, dropped: 0, refused: 0 });
   });
 });

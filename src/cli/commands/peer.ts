@@ -187,6 +187,7 @@ function describeRound(event: DhRoundEvent, log: Logger): void {
   if (event.event === 'pair') log.info(`${who}: started`);
   else if (event.event === 'finish') log.info(`${who}: ok`);
   else if (event.event === 'fail') log.warn(`${who} failed at ${event.step ?? '?'}: ${event.reason ?? ''}`);
+  else if (event.event === 'incomplete') log.info(`${who} incomplete at ${event.step ?? '?'}: ${event.reason ?? ''}`);
 }
 
 /** `chat-roulette peer`. */

@@ -8,9 +8,11 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex, Writable } from 'node:stream';
 import createDebug from 'debug';
+import type { RouletteCore } from '../../core/core.js';
 import { LineFramer, type LineSink } from '../../core/framing.js';
 import { writeRoundLog, type RoundLog } from './log.js';
 import { DhReferencePeer, type DhPeerOptions } from './peer.js';
+import { watchStudents } from './watch.js';
 
 const log = createDebug('chat-roulette:peer');
 
@@ -34,6 +36,13 @@ export interface ReferencePeerClientOptions extends DhPeerOptions {
   maxLineBytes?: number;
   /** Grace period of {@link ReferencePeerHandle.close}, in ms (real time). @defaultValue `2000` */
   closeTimeoutMs?: number;
+  /**
+   * The in-process core the stream is served by (e.g. `harness.core`): the peer then
+   * also logs students the server dropped or refused, and ends a round as incomplete
+   * the moment its student leaves (see {@link watchStudents}). Without it (over TCP)
+   * the peer sees only its own connection. @defaultValue none
+   */
+  core?: RouletteCore | undefined;
 }
 
 /** Options of {@link runReferencePeer}. */
@@ -51,8 +60,9 @@ export interface ReferencePeerHandle {
   /** Resolves when the connection is gone (by either side), with the transport error if any. */
   readonly closed: Promise<Error | undefined>;
   /**
-   * Sends `exit`, ends the stream (destroying it after the grace period), closes the
-   * NDJSON log. Idempotent.
+   * Ends a running round as incomplete (`the reference peer stopped`), sends `exit`,
+   * ends the stream (destroying it after the grace period), closes the NDJSON log.
+   * Idempotent.
    */
   close(): Promise<void>;
 }
@@ -104,6 +114,7 @@ class ReferenceClient implements ReferencePeerHandle, LineSink {
   private readonly framer: LineFramer;
   private readonly roundLog: RoundLog | undefined;
   private readonly closeTimeoutMs: number;
+  private readonly unwatch: () => void;
   private error: Error | undefined;
   private closing: Promise<void> | undefined;
 
@@ -129,7 +140,8 @@ class ReferenceClient implements ReferencePeerHandle, LineSink {
       this.error = error;
       log('%s: transport error %s', this.peer.uco, error.message);
     });
-    stream.once('close', () => this.peer.stop('connection closed'));
+    stream.once('close', () => this.peer.stop("the reference peer's connection closed"));
+    this.unwatch = options.core === undefined ? () => undefined : watchStudents(options.core, this.peer);
     this.write(this.peer.connectLine());
   }
 
@@ -149,6 +161,8 @@ class ReferenceClient implements ReferencePeerHandle, LineSink {
   }
 
   private async shutdown(): Promise<void> {
+    this.unwatch();
+    this.peer.stop('the reference peer stopped');
     if (!this.stream.destroyed) {
       this.write(this.peer.exitLine());
       this.stream.end();
@@ -157,7 +171,6 @@ class ReferenceClient implements ReferencePeerHandle, LineSink {
       await this.closed;
       clearTimeout(timer);
     }
-    this.peer.stop('reference peer closed');
     await this.roundLog?.close();
   }
 

@@ -11,3 +11,4 @@ export * from './peer.js';
 export * from './log.js';
 export * from './client.js';
 export { DerError } from './der.js';
+export * from './watch.js';

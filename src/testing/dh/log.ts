@@ -7,7 +7,7 @@
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { stringify } from 'ndjson';
-import type { DhRoundEvent } from './events.js';
+import type { DhLogEvent, DhRoundEvent, DhStudentEvent } from './events.js';
 import type { DhReferencePeer } from './peer.js';
 
 /** Options of {@link writeRoundLog}. */
@@ -33,7 +33,7 @@ export interface RoundLog {
 }
 
 /**
- * Writes every `round` event of `peer` to `out` as one NDJSON line (ndjson's
+ * Writes every `round` and `student` event of `peer` to `out` as one NDJSON line (ndjson's
  * `stringify()` stream: `JSON.stringify(event)` + EOL).
  *
  * An error of `out` (a full disk, a closed pipe) is handled: it is reported through
@@ -51,13 +51,14 @@ export function writeRoundLog(peer: DhReferencePeer, out: Writable, options: Rou
   const end = options.end ?? true;
   const lines = stringify();
   let error: Error | undefined;
-  const onRound = (event: DhRoundEvent): void => {
+  const onRound = (event: DhRoundEvent | DhStudentEvent): void => {
     lines.write(event);
   };
   const onError = (cause: unknown): void => {
     if (error !== undefined) return;
     error = cause instanceof Error ? cause : new Error(String(cause));
     peer.off('round', onRound);
+    peer.off('student', onRound);
     lines.unpipe(out);
     lines.destroy();
     options.onError?.(error);
@@ -67,6 +68,7 @@ export function writeRoundLog(peer: DhReferencePeer, out: Writable, options: Rou
   lines.on('error', onError);
   lines.pipe(out, { end });
   peer.on('round', onRound);
+  peer.on('student', onRound);
   let closing: Promise<void> | undefined;
   return {
     get error(): Error | undefined {
@@ -75,6 +77,7 @@ export function writeRoundLog(peer: DhReferencePeer, out: Writable, options: Rou
     close(): Promise<void> {
       closing ??= (async () => {
         peer.off('round', onRound);
+        peer.off('student', onRound);
         if (error === undefined) {
           lines.end();
           try {
@@ -92,9 +95,9 @@ export function writeRoundLog(peer: DhReferencePeer, out: Writable, options: Rou
 }
 
 /** Parses NDJSON text written by {@link writeRoundLog} back into events (for tests and reports). */
-export function readRoundLog(text: string): DhRoundEvent[] {
+export function readRoundLog(text: string): DhLogEvent[] {
   return text
     .split(/\r?\n/)
     .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as DhRoundEvent);
+    .map((line) => JSON.parse(line) as DhLogEvent);
 }

@@ -24,7 +24,7 @@ import {
   type DhGroupBits,
   type DhPublicKeyInfo,
 } from './crypto.js';
-import type { DhRole, DhRoundEvent, DhStep } from './events.js';
+import type { DhRole, DhRoundEvent, DhStep, DhStudentEvent } from './events.js';
 
 const log = createDebug('chat-roulette:peer');
 
@@ -50,23 +50,29 @@ export interface DhPeerOptions {
   group?: DhGroup;
   /** Time allowed for each awaited message (dh1, dh2, dhc), in ms. @defaultValue `10000` */
   stepTimeoutMs?: number;
-  /** Timers of the step timeouts. @defaultValue {@link systemClock} */
+  /** Timers of the step timeouts, and the time of events. @defaultValue {@link systemClock} */
   clock?: Clock;
-  /** The `ts` of events. @defaultValue the current wall time, ISO-8601 */
+  /**
+   * The `ts` of events. @defaultValue the wall time (ISO-8601) with the
+   * {@link systemClock}; with any other clock (e.g. a `ManualClock`), that
+   * clock's `now()` as an ISO-8601 time (0 is `1970-01-01T00:00:00.000Z`).
+   */
   timestamp?: () => string;
 }
 
 /** Events of {@link DhReferencePeer}. */
 export interface DhPeerEvents {
-  /** One step of a round was reached, or the round failed (`event: "fail"`). */
+  /** One step of a round was reached, or the round ended (`fail`, `incomplete`). */
   round: [event: DhRoundEvent];
+  /** The server dropped a student or refused its message ({@link DhReferencePeer.noteStudent}). */
+  student: [event: DhStudentEvent];
 }
 
 /** The message of the other side a round is waiting for. */
 export type DhAwaited = 'dh1' | 'dh2' | 'dhc';
 
-/** Where a round stands. */
-export type DhRoundStatus = 'running' | 'finished' | 'failed';
+/** Where a round stands: `incomplete` when someone else than the student cut it short. */
+export type DhRoundStatus = 'running' | 'finished' | 'failed' | 'incomplete';
 
 /** A read-only view of the current round, from {@link DhReferencePeer.current}. */
 export interface DhRoundState {
@@ -78,11 +84,11 @@ export interface DhRoundState {
   readonly role: DhRole;
   /** `"<initiator>|<responder>"`. */
   readonly connectionId: string;
-  /** Running, finished (success) or failed. */
+  /** Running, finished (success), failed or incomplete. */
   readonly status: DhRoundStatus;
   /** The message awaited while running. */
   readonly awaiting: DhAwaited | undefined;
-  /** Why it failed. */
+  /** Why it failed, or who cut it short. */
   readonly reason: string | undefined;
 }
 
@@ -140,8 +146,11 @@ export class DhReferencePeer extends EventEmitter<DhPeerEvents> {
     this.session = options.session ?? DH_PEER_DEFAULTS.session;
     this.group = options.group ?? jdkGroup(options.bits ?? DH_PEER_DEFAULTS.bits);
     this.stepTimeoutMs = options.stepTimeoutMs ?? DH_PEER_DEFAULTS.stepTimeoutMs;
-    this.clock = options.clock ?? systemClock;
-    this.timestamp = options.timestamp ?? (() => new Date().toISOString());
+    const clock = options.clock ?? systemClock;
+    this.clock = clock;
+    this.timestamp =
+      options.timestamp ??
+      (clock === systemClock ? () => new Date().toISOString() : () => new Date(clock.now()).toISOString());
   }
 
   /** Number of rounds started so far. */
@@ -204,17 +213,42 @@ export class DhReferencePeer extends EventEmitter<DhPeerEvents> {
         break;
     }
     if (typeof msg['error'] === 'string') this.onServerError(msg['error'], msg['msg']);
-    else if (msg['exit'] === true) this.stop(`server closed the connection (${String(msg['reason'])})`);
+    else if (msg['exit'] === true) this.stop(`the server closed the reference peer's connection (${String(msg['reason'])})`);
     return [];
   }
 
   /**
-   * Ends the current round, if running, as failed with `reason` (e.g. the connection
-   * closed), and cancels its timer.
+   * Ends the current round, if running, as `incomplete` with `reason`, which names who
+   * ended it (the student is not to blame), and cancels its timer.
    */
-  stop(reason = 'reference peer stopped'): void {
+  stop(reason = 'the reference peer stopped'): void {
     const r = this.round;
-    if (r?.status === 'running') this.fail(r, RECV_STEP[r.awaiting ?? 'dh1'], reason);
+    if (r?.status === 'running') this.endIncomplete(r, reason);
+  }
+
+  /**
+   * Tells the peer what the server did to a student, for the log and the report: it
+   * dropped the student's connection (`dropped`, with the exit reason, e.g. `timeout`)
+   * or refused one of its messages (`refused`, with the error text, e.g.
+   * `uco mismatch`). A drop of the student of the running round ends that round as
+   * `incomplete` (`student <uco> left (<reason>)`). Over TCP the peer cannot see
+   * other connections: {@link watchStudents} feeds this from an in-process core.
+   *
+   * @param student - the student's uco, or a label such as `connection 7` for a
+   *   connection that never registered.
+   */
+  noteStudent(student: string, event: DhStudentEvent['event'], reason: string): void {
+    if (event === 'dropped') this.studentLeft(student, reason);
+    this.emit('student', { ts: this.timestamp(), event, peer: this.uco, student, reason });
+  }
+
+  /**
+   * The student of the running round left the server (for whatever reason, `exit`
+   * included): the round ends as `incomplete`. Does nothing for another uco.
+   */
+  studentLeft(student: string, reason: string): void {
+    const r = this.round;
+    if (r?.status === 'running' && r.student === student) this.endIncomplete(r, `student ${student} left (${reason})`);
   }
 
   // ── rounds ───────────────────────────────────────────────────────────────────
@@ -227,9 +261,7 @@ export class DhReferencePeer extends EventEmitter<DhPeerEvents> {
     }
     const student = String(other);
     const previous = this.round;
-    if (previous?.status === 'running') {
-      this.fail(previous, RECV_STEP[previous.awaiting ?? 'dh1'], `interrupted by a new pair with ${student}`);
-    }
+    if (previous?.status === 'running') this.endIncomplete(previous, `interrupted by a new pair with ${student}`);
     const role = roleOf(this.uco, student);
     const r: Round = {
       number: ++this.rounds,
@@ -364,7 +396,10 @@ export class DhReferencePeer extends EventEmitter<DhPeerEvents> {
     return parsed.value;
   }
 
-  /** The server refused one of our messages, e.g. `no peer` when the student left. */
+  /**
+   * The server refused one of our messages: `no peer` means the student left (the
+   * round is incomplete); any other error is ours, not the student's (incomplete too).
+   */
   private onServerError(error: string, refused: unknown): void {
     const r = this.round;
     const sub = typeof refused === 'object' && refused !== null ? (refused as Record<string, unknown>)['sub'] : undefined;
@@ -373,7 +408,11 @@ export class DhReferencePeer extends EventEmitter<DhPeerEvents> {
       return;
     }
     const step: DhStep = sub === 'dh1' ? 'dh1_send' : sub === 'dh2' ? 'dh2_send' : 'dhc_send';
-    this.fail(r, step, `server refused our ${sub}: ${error}`);
+    const reason =
+      error === 'no peer'
+        ? `student ${r.student} left (the server answered no peer to our ${sub})`
+        : `the server refused our ${sub}: ${error}`;
+    this.endIncomplete(r, reason, step);
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────
@@ -401,6 +440,15 @@ export class DhReferencePeer extends EventEmitter<DhPeerEvents> {
     this.record(r, 'fail', { step, reason });
   }
 
+  /** Someone else than the student cut the round short. */
+  private endIncomplete(r: Round, reason: string, step: DhStep = RECV_STEP[r.awaiting ?? 'dh1']): void {
+    if (r.status !== 'running') return;
+    this.settle(r, 'incomplete');
+    r.reason = reason;
+    log('%s: round %d with %s incomplete at %s: %s', this.uco, r.number, r.student, step, reason);
+    this.record(r, 'incomplete', { step, reason });
+  }
+
   private settle(r: Round, status: DhRoundStatus): void {
     this.clearTimer(r);
     r.status = status;
@@ -413,7 +461,7 @@ export class DhReferencePeer extends EventEmitter<DhPeerEvents> {
     r.timer = undefined;
   }
 
-  private record(r: Round, event: DhStep | 'fail', extra: Pick<DhRoundEvent, 'ok' | 'step' | 'reason'> = {}): void {
+  private record(r: Round, event: DhRoundEvent['event'], extra: Pick<DhRoundEvent, 'ok' | 'step' | 'reason'> = {}): void {
     this.emit('round', {
       ts: this.timestamp(),
       event,
