@@ -20,6 +20,7 @@ export {
 } from './harness.js';
 export {
   formatReport,
+  LOG_ENDED_REASON,
   MAX_MALFORMED_SAMPLES,
   parseRoundEvent,
   readReport,
@@ -28,8 +29,10 @@ export {
   type MalformedLine,
   type MalformedSummary,
   type ReportTotals,
+  type RoundEnd,
   type RoundFailure,
   type RoundOutcome,
+  type StudentNote,
   type StudentSummary,
 } from './report.js';
 export * from './dh/index.js';
