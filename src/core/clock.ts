@@ -55,7 +55,11 @@ export class ManualClock implements Clock {
   private seq = 0;
   private readonly timers = new Set<ManualTimer>();
 
-  /** @param start - the initial value of {@link ManualClock.now}, in ms (default 0). */
+  /**
+   * A clock that stands still until advanced.
+   *
+   * @param start - the initial value of {@link ManualClock.now}, in ms (default 0).
+   */
   constructor(start = 0) {
     this.current = start;
   }

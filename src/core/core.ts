@@ -36,13 +36,30 @@ export interface ClientInfo {
 /**
  * The chat-roulette server without its transport. Adapters attach connections with
  * {@link RouletteCore.connect}; the core registers clients, pairs them, pings them,
- * relays their `comm` lines and closes the dead, exactly as PROTOCOL.md says.
+ * relays their `comm` lines and closes the dead, exactly as the wire protocol
+ * (`docs/spec/PROTOCOL.md`) says.
  *
  * Nothing a client sends throws out of the core: every refusal is a reply.
  *
- * Events (see {@link RouletteEvents} for the payloads): `connectionOpened`,
- * `connectionClosed`, `registered`, `unregistered`, `paired`, `unpaired`, `relayed`,
- * `protocolError`, `traffic`, `epochStarted`.
+ * ## Events
+ *
+ * The core is an eventemitter3 `EventEmitter` typed by {@link RouletteEvents}: listen
+ * with `on(name, listener)`, `once`, and stop with `off` (or `removeListener`,
+ * `removeAllListeners`); `listenerCount(name)` and `eventNames()` as usual. Each
+ * listener gets one payload object:
+ *
+ * | event | payload | when |
+ * | --- | --- | --- |
+ * | `connectionOpened` | {@link ConnectionOpenedEvent} | a transport was attached |
+ * | `connectionClosed` | {@link ConnectionClosedEvent} | a connection closed, by the server or its transport |
+ * | `registered` | {@link RegisteredEvent} | a connection registered a uco with `connect` |
+ * | `unregistered` | {@link UnregisteredEvent} | a uco left the registry |
+ * | `paired` | {@link PairedEvent} | two clients were paired and sent `pair` |
+ * | `unpaired` | {@link UnpairedEvent} | a pair ended (no message is sent) |
+ * | `relayed` | {@link RelayedEvent} | a `comm` line was forwarded (only while listened to) |
+ * | `protocolError` | {@link ProtocolErrorEvent} | a client's message was refused with an error reply |
+ * | `traffic` | {@link TrafficEvent} | a line went in or out (only while listened to) |
+ * | `epochStarted` | {@link EpochStartedEvent} | a pairing epoch began |
  *
  * @example
  * ```ts

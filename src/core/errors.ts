@@ -33,6 +33,8 @@ export class RouletteError extends Error {
   readonly code: RouletteErrorCode;
 
   /**
+   * An error with a stable {@link RouletteError.code}.
+   *
    * @param code - stable code
    * @param message - human-readable explanation
    */

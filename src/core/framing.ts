@@ -30,7 +30,11 @@ export class LineFramer {
   private pendingBytes = 0;
   private discarding = false;
 
-  /** @param maxLineBytes - longest line accepted, not counting the terminator. */
+  /**
+   * A framer with nothing buffered.
+   *
+   * @param maxLineBytes - longest line accepted, not counting the terminator.
+   */
   constructor(private readonly maxLineBytes: number) {}
 
   /** Bytes held for the unfinished line. */

@@ -434,12 +434,12 @@ export function encodeDhPrivateKey(key: DhPrivateKeyInfo): Buffer {
 
 // ── roles and confirmation ────────────────────────────────────────────────────
 
-/** DH-EXERCISE.md roles: the smaller uco in UTF-16 code-unit order (Java's `compareTo`) initiates. */
+/** `DH-EXERCISE.md` roles: the smaller uco in UTF-16 code-unit order (Java's `compareTo`) initiates. */
 export function roleOf(own: string, other: string): DhRole {
   return own < other ? 'initiator' : 'responder';
 }
 
-/** DH-EXERCISE.md connection id: `"<initiator uco>|<responder uco>"`. */
+/** `DH-EXERCISE.md` connection id: `"<initiator uco>|<responder uco>"`. */
 export function connectionIdOf(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }

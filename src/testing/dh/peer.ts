@@ -118,6 +118,10 @@ const RECV_STEP: Readonly<Record<DhAwaited, DhStep>> = { dh1: 'dh1_recv', dh2: '
  * everything the other side sends: fields, base64, DER, OID, key range, group, HMAC,
  * order, and a timeout per step.
  *
+ * Events ({@link DhPeerEvents}): `round` (a {@link DhRoundEvent} per step and end of a
+ * round) and `student` (a {@link DhStudentEvent}); listen with `on`, `once`, `off`
+ * (an eventemitter3 `EventEmitter`).
+ *
  * @example
  * ```ts
  * const peer = new DhReferencePeer({ uco: 'ref1', clock });
@@ -138,7 +142,12 @@ export class DhReferencePeer extends EventEmitter<DhPeerEvents> {
   private rounds = 0;
   private round: Round | undefined;
 
-  /** @param options - see {@link DhPeerOptions}; defaults in {@link DH_PEER_DEFAULTS}. */
+  /**
+   * A peer with no round yet: send {@link DhReferencePeer.connectLine} first.
+   *
+   * @param options - see {@link DhPeerOptions}; defaults in {@link DH_PEER_DEFAULTS}.
+   * @throws RangeError when `uco` is empty.
+   */
   constructor(options: DhPeerOptions) {
     super();
     if (options.uco === '') throw new RangeError('DhReferencePeer needs a non-empty uco');
