@@ -2,13 +2,15 @@
  * The event lists of the embedding guide (docs/embedding.md) and of RouletteCore's
  * TSDoc (its API reference page) name every event of `RouletteEvents` with its
  * payload type, and nothing else. `RouletteEvents` is read from src/core/events.ts
- * with the TypeScript compiler API.
+ * with the TypeScript compiler API. And the API reference, converted by TypeDoc with
+ * the project's typedoc.json, shows no eventemitter3 internals and autolinks no text.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Application, DeclarationReflection } from 'typedoc';
 import ts from 'typescript';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -74,4 +76,19 @@ describe('the documented event lists match RouletteEvents', () => {
     assert.deepEqual(tableRows(doc), events);
     for (const payload of events.values()) assert.ok(doc.includes(`{@link ${payload}}`), `${payload} is a link`);
   });
+});
+
+test('API reference (typedoc.json): RouletteCore and DhReferencePeer show no eventemitter3 internals; no autolinked text', { timeout: 120_000 }, async () => {
+  const app = await Application.bootstrapWithPlugins({ options: join(ROOT, 'typedoc.json'), logLevel: 'Error' });
+  // markdown-it's linkify turned `PROTOCOL.md` in plain text into http://PROTOCOL.md.
+  assert.equal((app.options.getValue('markdownItOptions') as { linkify?: unknown }).linkify, false);
+  const project = await app.convert();
+  assert.ok(project !== undefined, 'typedoc converted the project');
+  for (const path of [['index', 'RouletteCore'], ['testing', 'DhReferencePeer']]) {
+    const page = project.getChildByName(path);
+    assert.ok(page instanceof DeclarationReflection, path.join('.'));
+    const members = (page.children ?? []).map((child) => child.name);
+    for (const internal of ['prefixed', 'emit', 'addListener']) assert.ok(!members.includes(internal), `${path.join('.')} lists ${internal}`);
+    assert.ok(members.includes('constructor'));
+  }
 });
