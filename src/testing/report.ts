@@ -178,7 +178,8 @@ interface RoundState {
  *
  * Events after a round's outcome is decided are ignored. `dropped` and `refused`
  * records ({@link DhStudentEvent}) are counted per student, who is listed even with
- * no round.
+ * no round; the same record (student, event, reason, `ts`) logged by several
+ * reference peers watching one core counts once.
  *
  * @example
  * ```ts
@@ -483,14 +484,23 @@ function buildReport(
       }
     }
   }
+  // Several reference peers watching one core each log the same drop: an event is
+  // counted as many times as the peer that logged it most often, not once per peer.
+  const seen = new Map<string, Map<string, number>>();
   for (const note of notes) {
     const s = student(note.student);
+    const key = JSON.stringify([note.student, note.event, note.reason, note.ts]);
+    const byPeer = seen.get(key) ?? new Map<string, number>();
+    seen.set(key, byPeer);
+    const mine = (byPeer.get(note.peer) ?? 0) + 1;
+    byPeer.set(note.peer, mine);
+    const counted = mine > Math.max(0, ...[...byPeer].filter(([p]) => p !== note.peer).map(([, n]) => n));
     const last: StudentNote = { reason: note.reason, peer: note.peer, ts: note.ts };
     if (note.event === 'dropped') {
-      s.dropped++;
+      if (counted) s.dropped++;
       s.lastDrop = last;
     } else {
-      s.refused++;
+      if (counted) s.refused++;
       s.lastRefusal = last;
     }
   }

@@ -14,7 +14,9 @@ import {
   formatReport,
   readReport,
   readRoundLog,
+  summarize,
   type DhReport,
+  type DhStudentEvent,
   type Harness,
   type ReferencePeerHandle,
   type StudentSummary,
@@ -184,5 +186,22 @@ describe('DH-EXERCISE grading: times and the two report formats', () => {
     for (const reason of [s.lastFailure?.reason, s.lastIncomplete?.reason, s.lastDrop?.reason, s.lastRefusal?.reason]) {
       assert.ok(reason !== undefined && row.includes(reason), `${String(reason)} in ${row}`);
     }
+  });
+});
+
+describe('DH-EXERCISE grading: several reference peers', () => {
+  test('two peers watching one core log the same drop: counted once; two refusals at one instant: twice', async () => {
+    const note = (peer: string, reason: string): DhStudentEvent => ({ ts: 't1', event: 'refused', peer, student: 's1', reason });
+    const drop: DhStudentEvent = { ts: 't0', event: 'dropped', peer: 'refA', student: 's1', reason: 'timeout' };
+    const report = summarize([
+      drop,
+      { ...drop, peer: 'refB' },
+      note('refA', 'invalid json'),
+      note('refA', 'invalid json'),
+      note('refB', 'invalid json'),
+      note('refB', 'invalid json'),
+    ]);
+    const s = studentOf(report, 's1');
+    assert.deepEqual([s.rounds, s.dropped, s.refused], [0, 1, 2]);
   });
 });
