@@ -68,7 +68,9 @@ describe('DH-EXERCISE grading: rounds cut short are incomplete, with who ended t
   test('ref.close() in the middle of a round: incomplete, "the reference peer stopped", not failed', async (t) => {
     const l = lab(t);
     await pairedStudent(l);
+    const watching = l.harness.core.listenerCount('connectionClosed');
     await l.ref.close();
+    assert.equal(l.harness.core.listenerCount('connectionClosed'), watching - 1, 'the peer stopped watching the core');
     const s = studentOf(await l.report(), 's1');
     assert.deepEqual([s.rounds, s.failed, s.incomplete, s.lastFailure], [1, 0, 1, null]);
     assert.deepEqual([s.lastIncomplete?.step, s.lastIncomplete?.reason], ['dh2_recv', 'the reference peer stopped']);

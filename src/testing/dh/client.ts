@@ -140,8 +140,11 @@ class ReferenceClient implements ReferencePeerHandle, LineSink {
       this.error = error;
       log('%s: transport error %s', this.peer.uco, error.message);
     });
-    stream.once('close', () => this.peer.stop("the reference peer's connection closed"));
     this.unwatch = options.core === undefined ? () => undefined : watchStudents(options.core, this.peer);
+    stream.once('close', () => {
+      this.unwatch();
+      this.peer.stop("the reference peer's connection closed");
+    });
     this.write(this.peer.connectLine());
   }
 
