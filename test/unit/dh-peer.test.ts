@@ -454,6 +454,18 @@ describe('DH-EXERCISE failures: each reason', () => {
     assert.deepEqual(i.events.filter((e) => e.event === 'fail').map((e) => e.round), [2]);
   });
 
+  it('re-paired with the same student mid-round: its late dhc of the cut round is ignored, not a fault of the new one', () => {
+    const i = asInitiator();
+    i.peer.receive(pair('b2')); // next epoch, same pair: round 1 incomplete, round 2 sends a new dh1
+    assert.deepEqual(i.peer.receive(comm('b2', 'dhc', { dhverif: 'AAAA' })), []);
+    assert.deepEqual([i.peer.current?.round, i.peer.current?.status, i.peer.current?.awaiting], [2, 'running', 'dh2']);
+    assert.equal(lastFail(i.events), undefined);
+    // Once this round has heard from the student, a message out of order is a fault again.
+    i.peer.receive(comm('b2', 'dh2', { dhpub: i.student.dhpub }));
+    i.peer.receive(comm('b2', 'dh1', { dhpub: i.student.dhpub }));
+    assert.equal(lastFail(i.events)?.round, 2);
+  });
+
   it('the server refuses our message (no peer: the student left): incomplete, naming the student', () => {
     const i = asInitiator();
     i.peer.receive(JSON.stringify({ error: 'no peer', msg: { cmd: 'comm', sub: 'dh1' } }));

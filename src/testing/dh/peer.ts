@@ -103,6 +103,11 @@ interface Round {
   keys: DhKeyPair | undefined;
   secret: Buffer | undefined;
   timer: TimerHandle | undefined;
+  /**
+   * The previous round, with the same student, was cut short by this round's `pair`,
+   * and nothing of this round has been received yet: a `dhc` now is that round's, late.
+   */
+  lateDhcPossible: boolean;
 }
 
 /** The `sub` values of the exercise. */
@@ -270,7 +275,8 @@ export class DhReferencePeer extends EventEmitter<DhPeerEvents> {
     }
     const student = String(other);
     const previous = this.round;
-    if (previous?.status === 'running') this.endIncomplete(previous, `interrupted by a new pair with ${student}`);
+    const cut = previous?.status === 'running';
+    if (previous !== undefined && cut) this.endIncomplete(previous, `interrupted by a new pair with ${student}`);
     const role = roleOf(this.uco, student);
     const r: Round = {
       number: ++this.rounds,
@@ -283,6 +289,7 @@ export class DhReferencePeer extends EventEmitter<DhPeerEvents> {
       keys: undefined,
       secret: undefined,
       timer: undefined,
+      lateDhcPossible: cut && previous?.student === student,
     };
     this.round = r;
     log('%s: round %d with %s as %s', this.uco, r.number, student, role);
@@ -310,6 +317,12 @@ export class DhReferencePeer extends EventEmitter<DhPeerEvents> {
       return [];
     }
     const expected = r.awaiting;
+    if (sub === 'dhc' && sub !== expected && r.lateDhcPossible) {
+      // Sent before the student got the new `pair`: not a fault of this round.
+      log('%s: ignoring a late dhc of round %d with %s', this.uco, r.number - 1, r.student);
+      return [];
+    }
+    r.lateDhcPossible = false;
     if (sub === expected) {
       if (sub === 'dh1') return this.onDh1(r, msg);
       if (sub === 'dh2') return this.onDh2(r, msg);
