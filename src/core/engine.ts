@@ -10,7 +10,7 @@ import createDebug from 'debug';
 import type { EventEmitter } from 'eventemitter3';
 import { PENDING_MAX_BYTES, PendingInput, TOO_LONG_LINE, type AuthorizeHook, type QueuedLine } from './authorization.js';
 import type { Clock } from './clock.js';
-import { Connection, type Peer } from './connection.js';
+import { Connection, isLocal, type Peer } from './connection.js';
 import { RouletteError } from './errors.js';
 import type { LeaveReason, PairKind, RouletteEvents, UnpairReason } from './events.js';
 import { dispatch } from './handlers/index.js';
@@ -80,6 +80,8 @@ export class Engine implements MatchmakerSink {
   readonly relay: Relay;
   readonly matchmaker: Matchmaker;
   started = false;
+  /** The epoch number the matchmaker last announced (0 before the first boundary). */
+  private epochNumber = 0;
   private nextId = 1;
   private readonly counters = {
     relayedMessages: 0,
@@ -217,7 +219,7 @@ export class Engine implements MatchmakerSink {
     if (peer === undefined) return;
     conn.peer = undefined;
     this.relay.releaseBlockedSenders(conn);
-    if (peer instanceof Connection) {
+    if (isLocal(peer)) {
       peer.peer = undefined;
       this.relay.releaseBlockedSenders(peer);
     }
@@ -225,6 +227,7 @@ export class Engine implements MatchmakerSink {
   }
 
   epoch(epoch: number, clients: number, pairs: ReadonlyArray<readonly [Seat, Seat | RemotePeer]>): void {
+    this.epochNumber = epoch;
     for (const [a, b] of pairs) this.link(a as Connection, b as Peer);
     log('epoch %d: %d clients, %d pairs', epoch, clients, pairs.length);
     this.events.emit('epochStarted', { epoch, clients, pairs: pairs.length });
@@ -249,16 +252,16 @@ export class Engine implements MatchmakerSink {
 
   private link(a: Connection, b: Peer): void {
     a.peer = b;
-    if (b instanceof Connection) b.peer = a;
+    if (isLocal(b)) b.peer = a;
   }
 
   private announce(a: Connection, b: Peer, kind: PairKind): void {
     const ucoA = a.uco as string;
     this.send(a, pairMessage(b.uco as string));
-    if (b instanceof Connection && a.peer === b) this.send(b, pairMessage(ucoA));
+    if (isLocal(b) && a.peer === b) this.send(b, pairMessage(ucoA));
     if (a.peer !== b) return; // one side closed while being told
     if (log.enabled) log('Pairing %s <-> %s (%s)', ucoA, b.uco, kind);
-    this.events.emit('paired', { a: ucoA, b: b.uco as string, kind, epoch: this.matchmaker.counts().epoch });
+    this.events.emit('paired', { a: ucoA, b: b.uco as string, kind, epoch: this.epochNumber });
   }
 
   // ── input ───────────────────────────────────────────────────────────────────
@@ -429,9 +432,8 @@ export class Engine implements MatchmakerSink {
   /** Writes a line to `conn`; false once it is closing or its transport refused. */
   send(conn: Connection, line: string | Buffer): boolean {
     if (conn.state !== 'open') return false;
-    const ok = conn.transport.send(line);
-    if (!ok) return false;
-    this.traced(conn, line);
+    if (!conn.transport.send(line)) return false;
+    if (this.events.listenerCount('traffic') > 0) this.traced(conn, line);
     this.checkBuffered(conn);
     return true;
   }

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { Connection, type Peer } from './connection.js';
+import { isLocal, type Connection, type Peer } from './connection.js';
 import type { Engine } from './engine.js';
+import type { RemotePeer } from './matchmaking/types.js';
 import { scanComm, type CommScan } from './scan.js';
 
 /** A sender is paused while its peer holds more unsent output than this (bytes). */
@@ -39,13 +40,17 @@ export class Relay {
    * `failed`).
    */
   forward(sender: Connection, peer: Peer, raw: Buffer | string): boolean {
-    if (peer instanceof Connection) {
-      if (!this.engine.send(peer, raw)) return false;
-    } else if (!peer.send(raw)) {
-      return false;
-    }
+    if (!isLocal(peer)) return this.forwardRemote(sender, peer, raw);
+    if (!this.engine.send(peer, raw)) return false;
     this.engine.relayed(sender, peer, typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length);
-    if (peer instanceof Connection) this.applyBackpressure(sender, peer);
+    this.applyBackpressure(sender, peer);
+    return true;
+  }
+
+  /** A peer elsewhere: its {@link RemotePeer.send} carries the line (no backpressure across the hop). */
+  private forwardRemote(sender: Connection, peer: RemotePeer, raw: Buffer | string): boolean {
+    if (!peer.send(raw)) return false;
+    this.engine.relayed(sender, peer, typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length);
     return true;
   }
 

@@ -8,7 +8,7 @@
  */
 import type { RouletteCore } from '../core/core.js';
 import { engineOf } from '../core/engine.js';
-import type { Connection } from '../core/connection.js';
+import { isLocal, type Connection } from '../core/connection.js';
 
 /** One connection as {@link inspectCore} sees it. */
 export interface ConnectionView {
@@ -70,7 +70,7 @@ export function inspectCore(core: RouletteCore): CoreView {
     session: conn.session,
     state: conn.state,
     peer: conn.peer?.uco,
-    peerId: conn.peer !== undefined && 'id' in conn.peer ? conn.peer.id : undefined,
+    peerId: conn.peer !== undefined && isLocal(conn.peer) ? conn.peer.id : undefined,
     openedAt: conn.openedAt,
     lastSeen: engine.liveness.lastSeenAt(conn),
     alive: engine.isLive(conn),

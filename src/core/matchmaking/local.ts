@@ -102,8 +102,10 @@ class LocalMatchmaker implements Matchmaker {
     const { sink, random, clock } = this.context;
     this.epoch++;
     const registered = [...this.clients.values()];
-    const previous = new Map<Seat, Seat | undefined>();
-    for (const seat of registered) previous.set(seat, localPeer(seat));
+    // PROTOCOL §5: a dead client is never chosen, even when its deadline is this instant.
+    const clients = registered.filter((seat) => sink.isLive(seat));
+    // Planned before the old pairs are dissolved: a seat's current peer is its previous one.
+    const pairs = planEpoch(clients, localPeer, random);
     for (const seat of registered) {
       const peer = localPeer(seat);
       if (peer !== undefined && seat.id < peer.id) sink.unpaired(seat, 'epoch');
@@ -113,9 +115,6 @@ class LocalMatchmaker implements Matchmaker {
       clock.clearTimeout(this.freeTimer);
       this.freeTimer = undefined;
     }
-    // PROTOCOL §5: a dead client is never chosen, even when its deadline is this instant.
-    const clients = registered.filter((seat) => sink.isLive(seat));
-    const pairs = planEpoch(clients, (seat) => previous.get(seat), random);
     if (clients.length % 2 === 1) this.free.add(clients[clients.length - 1] as Seat);
     this.pairs = pairs.length;
     sink.epoch(this.epoch, clients.length, pairs);
