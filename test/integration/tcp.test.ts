@@ -62,7 +62,7 @@ interface Env {
  */
 async function setup(t: TestContext, options: RouletteOptions = {}, drainTimeoutMs = 2_000): Promise<Env> {
   const far = 600_000;
-  const core = new RouletteCore({ epochMs: far, pingIntervalMs: far, deadAfterMs: far, registerTimeoutMs: far, pairDelayMs: 1, ...options });
+  const core = new RouletteCore({ epochMs: far, pingIntervalMs: far, deadAfterMs: far + 1, registerTimeoutMs: far, pairDelayMs: 1, ...options });
   core.start();
   const server = await listen(core, { host: '127.0.0.1', port: 0, drainTimeoutMs });
   const clients: TcpClient[] = [];

@@ -106,7 +106,7 @@ describe('PROTOCOL §9 chat-roulette start: every flag', () => {
     const parsed = options([
       '--host', '::1', '--port', '1', '--epoch-ms', '2', '--ping-ms', '3', '--dead-ms', '4',
       '--register-timeout-ms', '5', '--pair-delay-ms', '6', '--max-line-bytes', '7',
-      '--max-clients', '8', '--seed', 's', '--quiet', '--stats-interval', '9',
+      '--max-clients', '8', '--seed', 's', '--quiet', '--stats-interval', '9', '--shutdown-grace-ms', '10',
     ]);
     assert.deepEqual(parsed, {
       host: '::1',
@@ -123,6 +123,7 @@ describe('PROTOCOL §9 chat-roulette start: every flag', () => {
       seed: 's',
       quiet: true,
       statsIntervalMs: 9,
+      shutdownGraceMs: 10,
     });
   });
 
