@@ -53,11 +53,11 @@ function childrenOf(pid: number): number[] {
       // pid (comm) state ppid …; comm may hold spaces and parentheses.
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (ppid === pid) children.push(Number(entry));
-      if (ppid === pid) servers.push(Number(entry));
     } catch {
       // gone meanwhile
     }
   }
+  servers.push(...children);
   return children;
 }
 
