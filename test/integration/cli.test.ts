@@ -228,7 +228,7 @@ describe('PROTOCOL §9 chat-roulette start', { timeout: 120_000 }, () => {
       for (const line of logLines) assert.match(line, LOG_LINE);
       assert.ok(logLines.some((l) => /INFO Client connected from 127\.0\.0\.1:\d+/.test(l)), 'connected, with the address');
       assert.ok(logLines.some((l) => l.endsWith('INFO Registered 67 (connection 1)')), 'registered');
-      assert.ok(logLines.some((l) => l.endsWith('INFO Removed 220: server shutdown')), 'removed, with the reason');
+      assert.ok(logLines.some((l) => /INFO Removed 220 \(connection \d\): the server is shutting down \(server shutdown\)$/.test(l)), 'removed, with the reason');
     });
   }
 
@@ -263,7 +263,7 @@ describe('PROTOCOL §9 chat-roulette start', { timeout: 120_000 }, () => {
     await a.register('67');
     a.send({ cmd: 'exit' });
     await a.waitForLine(/^\{"exit":true,"reason":"client exit"\}$/);
-    await proc.waitFor('stderr', /^\S+ INFO Removed 67: client exit$/m);
+    await proc.waitFor('stderr', /^\S+ INFO Removed 67 \(connection 1\): it sent exit \(client exit\)$/m);
     proc.signal('SIGTERM');
     assert.equal((await proc.exit()).code, 0);
   });

@@ -218,10 +218,10 @@ describe('CLI log lines', () => {
       'INFO Registered 67 (connection 1)',
       'INFO Registered 220 (connection 2)',
       'INFO Pairing 67 <-> 220',
-      'INFO Removed 67: client exit',
+      'INFO Removed 67 (connection 1): it sent exit (client exit)',
       'INFO Refused a message from 220: invalid json',
-      'INFO Removed 220: timeout',
-      'INFO Epoch 1 started: 0 clients, 0 pairs',
+      'INFO Removed 220 (connection 2): it stopped answering pings (timeout)',
+      'INFO Epoch 1 started with no clients; the next empty epochs are not logged',
     ]);
     unsubscribe();
     assert.equal(core.eventNames().length, 0);
