@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { afterEach, test } from 'node:test';
 import { LineClient, ServerProcess, SHUTDOWN, until } from '../helpers/cli-process.js';
+import { TEST_TIMEOUT_MS } from '../helpers/bounds.js';
 
-const T = { timeout: 30_000 };
+const T = { timeout: TEST_TIMEOUT_MS };
 const servers: ServerProcess[] = [];
 const clients: LineClient[] = [];
 afterEach(() => {
@@ -57,7 +58,7 @@ for (const name of ['SIGTERM', 'SIGINT'] as const) {
     const [a, b] = await registeredPair(await server.port(), true);
     signal(server, name);
     for (const c of [a, b]) await c.waitLine(/"server shutdown"/);
-    assert.deepEqual(await server.exit(20_000), { code: 0, signal: null });
+    assert.deepEqual(await server.exit(), { code: 0, signal: null });
     for (const c of [a, b]) assert.equal(c.lines.at(-1), SHUTDOWN);
     assert.doesNotMatch(server.stderr, / ERROR /);
     assert.match(server.stderr, /INFO Server stopped\n$/);
@@ -72,7 +73,7 @@ test('PROTOCOL §7 SIGTERM with a client that never reads while its peer floods 
   flooder.socket.write(line.repeat(8_192)); // 8 MiB, more than the socket buffers hold
   await until('the frozen client to stop reading with data waiting', () => frozen.socket.readableLength >= 16_384);
   signal(server, 'SIGTERM');
-  assert.deepEqual(await server.exit(20_000), { code: 0, signal: null });
+  assert.deepEqual(await server.exit(), { code: 0, signal: null });
   assert.equal(server.stderr, '');
 });
 
@@ -84,6 +85,6 @@ test('PROTOCOL §7 a second signal cuts the grace short; still exit 0', T, async
   await until('the shutdown to be logged', () => /INFO Received SIGINT: /.test(server.stderr));
   // npm start forwards the terminal's Ctrl-C: the server sees SIGINT twice.
   signal(server, 'SIGINT');
-  assert.deepEqual(await server.exit(20_000), { code: 0, signal: null });
+  assert.deepEqual(await server.exit(), { code: 0, signal: null });
   assert.match(server.stderr, /INFO Received SIGINT again: closing the remaining 2 connections now\n/);
 });

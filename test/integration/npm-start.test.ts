@@ -13,10 +13,11 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { LineClient, ROOT, SHUTDOWN, until } from '../helpers/cli-process.js';
+import { TEST_TIMEOUT_MS } from '../helpers/bounds.js';
 
 const BIN = join(ROOT, 'dist/cli/main.js');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const T = { timeout: 60_000 };
+const T = { timeout: TEST_TIMEOUT_MS };
 const skip =
   process.platform !== 'linux'
     ? 'needs Linux (/proc) to find the server under npm'
@@ -95,7 +96,7 @@ async function npmStart(detached: boolean): Promise<NpmServer> {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
-  await until('the listening line', () => stdout.includes('\n') || child.exitCode !== null, 30_000);
+  await until('the listening line', () => stdout.includes('\n') || child.exitCode !== null);
   const port = Number(/^listening on 127\.0\.0\.1:(\d+)\n/.exec(stdout)?.[1]);
   assert.ok(port > 0, `stdout: ${JSON.stringify(stdout)} stderr: ${stderr}`);
   return { child, port, out: () => stdout, err: () => stderr, exited };

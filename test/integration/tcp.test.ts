@@ -9,8 +9,9 @@ import { RouletteCore, type ConnectionClosedEvent, type RouletteOptions } from '
 import { inspectCore } from '../../src/testing/index.js';
 import { listen, type RouletteServer } from '../../src/transports/index.js';
 import { LineReader } from '../helpers/line-reader.js';
+import { TEST_TIMEOUT_MS, WAIT_MS } from '../helpers/bounds.js';
 
-const T = { timeout: 10_000 };
+const T = { timeout: TEST_TIMEOUT_MS };
 
 /** A test client on a real socket: collects the server's lines, raw and decoded. */
 class TcpClient extends LineReader {
@@ -260,7 +261,7 @@ describe('TCP server', () => {
     const env = await setup(t, {}, Infinity);
     const [alice, bob] = await env.pair('alice', 'bob', true);
     const loner = await env.connect(true);
-    await within('close({ graceMs: 100 })', env.server.close({ graceMs: 100 }), 5_000);
+    await within('close({ graceMs: 100 })', env.server.close({ graceMs: 100 }), WAIT_MS);
     for (const c of [alice, bob, loner]) {
       assert.equal(await c.next(), '{"exit":true,"reason":"server shutdown"}');
       await c.end(); // the server's end; the client's side stays open
@@ -279,14 +280,14 @@ describe('TCP server', () => {
     await within('alice to stop reading with data waiting', new Promise<void>((resolve) => {
       const check = (): void => (alice.socket.readableLength >= 16_384 ? resolve() : void setTimeout(check, 10));
       check();
-    }), 5_000);
+    }), WAIT_MS);
     const closing = env.server.close({ graceMs: 100 });
-    await within('close({ graceMs: 100 })', closing, 5_000);
+    await within('close({ graceMs: 100 })', closing, WAIT_MS);
     assert.equal(env.server.connections, 0);
     assert.equal(env.core.stats().connections, 0);
     // Reading again, alice finds the end of what the server could send: it cut her off.
     alice.socket.resume();
-    await within('alice\'s socket to close', socketClosed(alice.socket), 5_000);
+    await within('alice\'s socket to close', socketClosed(alice.socket), WAIT_MS);
   });
 
   test('close(): a second call with a shorter graceMs ends the grace sooner; an invalid graceMs throws', T, async (t) => {
@@ -295,7 +296,7 @@ describe('TCP server', () => {
     assert.throws(() => env.server.close({ graceMs: -1 }), { code: 'ERR_INVALID_OPTION' });
     const first = env.server.close({ graceMs: 600_000 });
     assert.equal(env.server.close({ graceMs: 0 }), first, 'the same promise');
-    await within('close()', first, 5_000);
+    await within('close()', first, WAIT_MS);
     assert.equal(env.server.connections, 0);
   });
 
