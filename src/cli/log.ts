@@ -74,6 +74,7 @@ const LEAVE_REASONS: Readonly<Record<LeaveReason, string>> = Object.freeze({
   unauthorized: 'the authorize hook refused it',
   'too many connections': 'too many connections come from its address',
   flood: 'it sent too much while its connect awaited authorisation',
+  unavailable: 'the matchmaker could not decide its connect',
   'transport closed': 'it closed its connection',
   'transport error': 'its connection failed',
   reregistered: 'its connection registered under another uco',
