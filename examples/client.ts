@@ -156,6 +156,8 @@ class RouletteClient {
   }
 
   private onComm(msg: ServerMessage): void {
+    // After --count, a message already in flight before our exit is not counted.
+    if (this.exiting) return;
     console.log(`from ${String(msg.uco)}: ${String(msg.msg)}`);
     this.received++;
     if (this.options.count !== undefined && this.received >= this.options.count) this.exit();

@@ -6,8 +6,8 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { DEFAULTS, resolveOptions, RouletteError, TCP_DEFAULTS } from '../index.js';
-import { mayBeInfinite } from '../core/options.js';
+import { DEFAULTS, TCP_DEFAULTS } from '../index.js';
+import { mayBeInfinite, OPTION_ORDERS, optionMinimum } from '../core/options.js';
 
 /** The numeric options of the core that `start` exposes as flags. */
 export type CoreFlagOption =
@@ -91,7 +91,18 @@ export interface StartOptions {
   quiet: boolean;
   /** Every this many ms, one `STATS` summary line on stderr (`--stats-interval`); 0 for none. */
   statsIntervalMs: number;
+  /**
+   * On SIGINT / SIGTERM, how long connections have to flush and close after the
+   * shutdown notice before they are cut (`--shutdown-grace-ms`), in ms.
+   */
+  shutdownGraceMs: number;
 }
+
+/**
+ * Default of `--shutdown-grace-ms`: after the shutdown notice, connections have this
+ * long to flush and close before the server cuts them and exits 0, in ms.
+ */
+export const SHUTDOWN_GRACE_MS = 2_000;
 
 /** The outcome of {@link parseStartArgs}. */
 export type StartArgs =
@@ -111,6 +122,7 @@ const HELP = 'help';
 const TLS_CERT = 'tls-cert';
 const TLS_KEY = 'tls-key';
 const STATS_INTERVAL = 'stats-interval';
+const SHUTDOWN_GRACE = 'shutdown-grace-ms';
 const MAX_PORT = 65_535;
 /** The value of a limit flag that turns the limit off (`Infinity` for the core). */
 const OFF = 'off';
@@ -122,6 +134,7 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set([
   TLS_CERT,
   TLS_KEY,
   STATS_INTERVAL,
+  SHUTDOWN_GRACE,
   ...CORE_FLAGS.map((f) => f.flag),
   ...LIMIT_FLAGS.map((f) => f.flag),
 ]);
@@ -204,6 +217,8 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
     if (typeof parsed === 'string') return usageError(parsed);
     core[option] = parsed;
   }
+  const conflict = conflictingFlags(core, values);
+  if (conflict !== undefined) return usageError(conflict);
   if (strict) core.strict = true;
 
   const cert = values.get(TLS_CERT);
@@ -212,32 +227,51 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
   if ((cert === undefined) !== (key === undefined)) return usageError(`options --${TLS_CERT} and --${TLS_KEY} go together`);
   const statsText = values.get(STATS_INTERVAL);
   const statsIntervalMs = statsText === undefined ? 0 : parseNonNegativeInteger(statsText);
-  if (statsIntervalMs === undefined) {
-    return usageError(`invalid value for --${STATS_INTERVAL}: '${statsText}' (expected a non-negative integer, in ms)`);
-  }
-  const options: StartOptions = { host, port, core, seed, quiet, statsIntervalMs };
+  if (statsIntervalMs === undefined) return usageError(invalidValue(STATS_INTERVAL, statsText ?? '', 0, false));
+  const graceText = values.get(SHUTDOWN_GRACE);
+  const shutdownGraceMs = graceText === undefined ? SHUTDOWN_GRACE_MS : parseNonNegativeInteger(graceText);
+  if (shutdownGraceMs === undefined) return usageError(invalidValue(SHUTDOWN_GRACE, graceText ?? '', 0, false));
+  const options: StartOptions = { host, port, core, seed, quiet, statsIntervalMs, shutdownGraceMs };
   if (cert !== undefined && key !== undefined) options.tls = { cert, key };
   return { kind: 'run', options };
 }
 
 /**
- * The value of `--<flag>` for core option `option`, or the usage error. `off` means
- * `Infinity` where the core allows it; the core itself judges the range (e.g.
- * `--epoch-ms` must be at least 1).
+ * The value of `--<flag>` for core option `option`, or the usage error: an integer
+ * from the core's minimum, or `off` (`Infinity`) for every limit the core lets be
+ * turned off.
  */
 function parseOptionValue(flag: string, option: CoreFlagOption | LimitFlagOption, text: string): number | string {
-  const infiniteOk = LIMIT_FLAGS.some((f) => f.option === option) && mayBeInfinite(option);
+  const infiniteOk = mayBeInfinite(option);
+  const min = optionMinimum(option) ?? 0;
   const parsed = text === OFF && infiniteOk ? Infinity : parseNonNegativeInteger(text);
-  if (parsed === undefined) {
-    return `invalid value for --${flag}: '${text}' (expected ${infiniteOk ? `a non-negative integer or '${OFF}'` : 'a non-negative integer'})`;
-  }
-  try {
-    resolveOptions({ [option]: parsed });
-  } catch (error) {
-    if (!(error instanceof RouletteError)) throw error;
-    return `invalid value for --${flag}: '${text}' (${error.message})`;
-  }
+  if (parsed === undefined || parsed < min) return invalidValue(flag, text, min, infiniteOk);
   return parsed;
+}
+
+/** The one wording of a bad value, whatever is wrong with it: `invalid value for --epoch-ms: '0' (expected an integer >= 1)`. */
+function invalidValue(flag: string, text: string, min: number, offOk: boolean): string {
+  return `invalid value for --${flag}: '${text}' (expected an integer >= ${min}${offOk ? ` or '${OFF}'` : ''})`;
+}
+
+/** The flag of a core option, for messages. */
+function flagOf(option: string): string {
+  return `--${[...CORE_FLAGS, ...LIMIT_FLAGS].find((f) => f.option === option)?.flag ?? option}`;
+}
+
+/** The first pair of flags that contradict each other (see {@link OPTION_ORDERS}), as a usage error. */
+function conflictingFlags(core: StartCoreOptions, values: ReadonlyMap<string, string>): string | undefined {
+  const valueOf = (option: string): string => {
+    const flag = flagOf(option);
+    const value = String(core[option as CoreFlagOption]);
+    return values.has(flag.slice(2)) ? `${flag} ${value}` : `${flag} ${value} (the default)`;
+  };
+  for (const { option, than, why } of OPTION_ORDERS) {
+    const a = core[option as CoreFlagOption];
+    const b = core[than as CoreFlagOption];
+    if (!(a > b)) return `${flagOf(option)} must be greater than ${flagOf(than)} (${why}): got ${valueOf(option)} and ${valueOf(than)}`;
+  }
+  return undefined;
 }
 
 /** Decimal digits only (no sign, exponent, hex or spaces), within the safe integers. */
@@ -256,11 +290,7 @@ export function startUsage(): string {
   const rows: Array<[string, string]> = [
     ['--host H', `interface to bind (default ${TCP_DEFAULTS.host})`],
     ['--port P', `TCP port, 0 for any free port (default ${TCP_DEFAULTS.port})`],
-    ...CORE_FLAGS.map(({ flag, option, help }): [string, string] => [
-      `--${flag} N`,
-      `${help} (default ${DEFAULTS[option]})`,
-    ]),
-    ...LIMIT_FLAGS.map(({ flag, option, help }): [string, string] => [
+    ...[...CORE_FLAGS, ...LIMIT_FLAGS].map(({ flag, option, help }): [string, string] => [
       `--${flag} N`,
       `${help}${mayBeInfinite(option) ? `, '${OFF}' for none` : ''} (default ${DEFAULTS[option] === Infinity ? OFF : DEFAULTS[option]})`,
     ]),
@@ -270,6 +300,7 @@ export function startUsage(): string {
     ['--seed S', 'seed of the pairing randomness, for reproducible pairings'],
     ['--quiet', 'log errors only'],
     ['--stats-interval N', 'print a STATS summary line to stderr every N ms (default 0: never)'],
+    ['--shutdown-grace-ms N', `on SIGINT/SIGTERM, time clients have to close before they are cut, in ms (default ${SHUTDOWN_GRACE_MS})`],
     ['-h, --help', 'show this help'],
   ];
   const width = Math.max(...rows.map(([left]) => left.length));
@@ -278,7 +309,8 @@ export function startUsage(): string {
     '',
     'Runs the chat-roulette server over TCP, or TLS with --tls-cert and --tls-key.',
     'Prints "listening on <host>:<port>" to stdout once listening; logs go to',
-    'stderr. SIGINT / SIGTERM stop it gracefully.',
+    'stderr. SIGINT / SIGTERM stop it gracefully: every client gets the shutdown',
+    'notice, connections still open after --shutdown-grace-ms are cut, exit code 0.',
     '',
     'Options:',
     ...rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`),

@@ -178,6 +178,27 @@ export function mayBeInfinite(name: string): boolean {
   return MAY_BE_INFINITE.has(name);
 }
 
+/** The smallest value of the integer option `name`, or `undefined` for an option that is not one. */
+export function optionMinimum(name: string): number | undefined {
+  return INTEGER_OPTIONS.find(([option]) => option === name)?.[1];
+}
+
+/** A rule between two options: `option` must be greater than `than`. */
+export interface OptionOrder {
+  /** The option that must be the greater. */
+  readonly option: keyof ResolvedOptions;
+  /** The option it must exceed. */
+  readonly than: keyof ResolvedOptions;
+  /** What goes wrong otherwise. */
+  readonly why: string;
+}
+
+/** Options whose values contradict each other unless ordered so. */
+export const OPTION_ORDERS: readonly OptionOrder[] = Object.freeze([
+  // PROTOCOL §4–§5: a client's last pong is up to pingIntervalMs old (plus its round trip).
+  { option: 'deadAfterMs', than: 'pingIntervalMs', why: 'a client that answers every ping would be dropped' },
+]);
+
 /**
  * Applies {@link DEFAULTS} to `options` and validates every field.
  *
@@ -202,6 +223,14 @@ export function resolveOptions(options: RouletteOptions = {}): ResolvedOptions {
       throw new RouletteError('ERR_INVALID_OPTION', `option strict must be a boolean, got ${String(options.strict)}`);
     }
     resolved.strict = options.strict;
+  }
+  for (const { option, than, why } of OPTION_ORDERS) {
+    if (!(resolved[option] > resolved[than])) {
+      throw new RouletteError(
+        'ERR_INVALID_OPTION',
+        `option ${option} must be greater than ${than} (${why}), got ${String(resolved[option])} and ${String(resolved[than])}`,
+      );
+    }
   }
   for (const name of ['authorize', 'cluster'] as const) {
     const value: unknown = options[name];

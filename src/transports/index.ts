@@ -17,6 +17,7 @@ export {
   createRouletteServer,
   RouletteServer,
   TCP_DEFAULTS,
+  type CloseOptions,
   type ListenOptions,
   type RouletteServerOptions,
   type ServerAddress,

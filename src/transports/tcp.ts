@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import createDebug from 'debug';
 import type { RouletteCore } from '../core/core.js';
 import { RouletteError } from '../core/errors.js';
+import type { TimerHandle } from '../core/clock.js';
 import type { ConnectionHandle } from '../core/transport.js';
 import { attachStream, resolveStreamOptions, type StreamOptions } from './stream.js';
 
@@ -46,6 +47,19 @@ export interface ListenOptions extends RouletteServerOptions {
   port?: number;
 }
 
+/** Options of {@link RouletteServer.close}. */
+export interface CloseOptions {
+  /**
+   * After the shutdown notice, how long the connections have to flush and close on
+   * their own, in ms (counted on the core's clock). The sockets still open then — a
+   * client that keeps its socket open after the notice, one that never reads — are
+   * destroyed and `close()` resolves. `Infinity` leaves each connection to its own
+   * {@link StreamOptions.drainTimeoutMs}.
+   * @defaultValue Infinity
+   */
+  graceMs?: number;
+}
+
 /** Where a {@link RouletteServer} listens. */
 export interface ServerAddress {
   /** The bound address, e.g. `"0.0.0.0"` or `"127.0.0.1"`. */
@@ -81,6 +95,8 @@ export class RouletteServer {
   private closing: Promise<void> | undefined;
   /** Resolves the wait for the last socket, while closing. */
   private onIdle: (() => void) | undefined;
+  /** While closing with a finite grace: its timer and when it fires (core clock). */
+  private grace: { timer: TimerHandle; at: number } | undefined;
 
   /**
    * Wraps `options.server` (or a new `net.Server`); call {@link RouletteServer.listen}
@@ -151,12 +167,32 @@ export class RouletteServer {
   /**
    * Stops accepting, sends `{"exit":true,"reason":"server shutdown"}` to every
    * connection of this server (PROTOCOL §7) and closes them. Resolves when every
-   * socket has flushed and closed — at most the drain timeout later for a client that
-   * does not close its side. Does not stop the core. Calling it again returns the
-   * same promise.
+   * socket has closed: flushed and closed by the client, or destroyed once
+   * `options.graceMs` (else its drain timeout) has passed. Does not stop the core.
+   *
+   * Calling it again returns the same promise; a `graceMs` that ends sooner than the
+   * current one shortens the grace (`close({ graceMs: 0 })` destroys what is left now).
+   *
+   * @param options - see {@link CloseOptions}.
+   * @throws {@link RouletteError} `ERR_INVALID_OPTION` for an invalid `graceMs`.
+   *
+   * @example Stop within 2 s, whatever the clients do
+   * ```ts
+   * await server.close({ graceMs: 2_000 });
+   * core.stop();
+   * ```
    */
-  close(): Promise<void> {
-    if (this.closing !== undefined) return this.closing;
+  close(options: CloseOptions = {}): Promise<void> {
+    const { graceMs = Infinity } = options;
+    if (typeof graceMs !== 'number' || !(graceMs === Infinity || (Number.isSafeInteger(graceMs) && graceMs >= 0))) {
+      throw new RouletteError('ERR_INVALID_OPTION', `option graceMs must be an integer >= 0 or Infinity, got ${String(graceMs)}`);
+    }
+    this.closing ??= this.beginClose();
+    this.shortenGrace(graceMs);
+    return this.closing;
+  }
+
+  private beginClose(): Promise<void> {
     // The server's callback may run before the sockets' own 'close' events: wait for both.
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const socketsClosed = new Promise<void>((resolve) => {
@@ -167,12 +203,36 @@ export class RouletteServer {
     const handshakesCut = socketsClosed.then(() => {
       for (const raw of this.rawSockets) raw.destroy();
     });
-    this.closing = Promise.all([serverClosed, handshakesCut]).then(() => log('closed'));
+    const closing = Promise.all([serverClosed, handshakesCut]).then(() => {
+      if (this.grace !== undefined) this.core.clock.clearTimeout(this.grace.timer);
+      this.grace = undefined;
+      log('closed');
+    });
     log('closing: %d connections', this.sockets.size);
     // PROTOCOL §7: the exit notice, a flush, then the end of each connection.
     for (const handle of [...this.sockets.values()]) this.core.disconnect(handle, 'server shutdown');
     this.checkIdle();
-    return this.closing;
+    return closing;
+  }
+
+  /** Ends the grace `graceMs` from now, unless it already ends sooner (or is over). */
+  private shortenGrace(graceMs: number): void {
+    if (graceMs === Infinity || (this.sockets.size === 0 && this.onIdle === undefined)) return;
+    const clock = this.core.clock;
+    const at = clock.now() + graceMs;
+    if (this.grace !== undefined) {
+      if (this.grace.at <= at) return;
+      clock.clearTimeout(this.grace.timer);
+    }
+    this.grace = { timer: clock.setTimeout(this.endGrace.bind(this), graceMs), at };
+  }
+
+  /** The grace is over: destroys every socket still open. */
+  private endGrace(): void {
+    this.grace = undefined;
+    if (this.sockets.size > 0) log('grace over: destroying %d connections', this.sockets.size);
+    for (const socket of [...this.sockets.keys()]) socket.destroy();
+    for (const raw of this.rawSockets) raw.destroy();
   }
 
   private onConnection(socket: net.Socket): void {

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { TEST_TIMEOUT_MS, WAIT_MS } from '../helpers/bounds.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -61,7 +62,7 @@ async function tcpClient(port: number, uco: string): Promise<{ socket: net.Socke
   return { socket, lines };
 }
 
-async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
+async function until(check: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -69,7 +70,7 @@ async function until(check: () => boolean, what: string, ms = 5_000): Promise<vo
   }
 }
 
-test('examples/embedding.ts counts pairs and relayed messages, then exits', { timeout: 20_000 }, async () => {
+test('examples/embedding.ts counts pairs and relayed messages, then exits', { timeout: TEST_TIMEOUT_MS }, async () => {
   const child = run('embedding.ts');
   const match = await waitForLine(child, /pairs: (\d+), relayed: (\d+)/);
   assert.equal(match[1], '2');
@@ -78,7 +79,7 @@ test('examples/embedding.ts counts pairs and relayed messages, then exits', { ti
   assert.equal(code, 0);
 });
 
-test('examples/tcp-server.ts pairs two TCP clients and stops on SIGTERM with the notice', { timeout: 20_000 }, async () => {
+test('examples/tcp-server.ts pairs two TCP clients and stops on SIGTERM with the notice', { timeout: TEST_TIMEOUT_MS }, async () => {
   const child = run('tcp-server.ts', ['0']);
   try {
     const [, port] = await waitForLine(child, /listening on 127\.0\.0\.1:(\d+)/);
@@ -95,7 +96,7 @@ test('examples/tcp-server.ts pairs two TCP clients and stops on SIGTERM with the
   }
 });
 
-test('examples/websocket-server.ts pairs two WebSocket clients and relays between them', { timeout: 20_000 }, async () => {
+test('examples/websocket-server.ts pairs two WebSocket clients and relays between them', { timeout: TEST_TIMEOUT_MS }, async () => {
   const child = run('websocket-server.ts', ['0']);
   const sockets: WebSocket[] = [];
   try {

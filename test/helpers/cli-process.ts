@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { WAIT_MS } from './bounds.js';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -14,7 +15,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SHUTDOWN = '{"exit":true,"reason":"server shutdown"}';
 
 /** Resolves when `check()` is true, polled every 10 ms; rejects after `ms`. */
-export async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+export async function until(what: string, check: () => boolean, ms = WAIT_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
@@ -44,7 +45,7 @@ export class LineClient {
   }
 
   /** Waits for a line matching `pattern`. */
-  async waitLine(pattern: RegExp, ms = 10_000): Promise<string> {
+  async waitLine(pattern: RegExp, ms = WAIT_MS): Promise<string> {
     await until(`a line matching ${pattern}`, () => this.lines.some((l) => pattern.test(l)), ms);
     return this.lines.find((l) => pattern.test(l)) as string;
   }
@@ -76,7 +77,7 @@ export class ServerProcess {
   }
 
   /** The port of the `listening on <host>:<port>` line. */
-  async port(ms = 20_000): Promise<number> {
+  async port(ms = WAIT_MS): Promise<number> {
     await until('listening on', () => /listening on [\d.]+:\d+\n/.test(this.stdout) || this.exitStatus !== undefined, ms);
     const match = /listening on [\d.]+:(\d+)\n/.exec(this.stdout);
     if (match === null) throw new Error(`server did not start: ${this.stderr}`);
@@ -84,7 +85,7 @@ export class ServerProcess {
   }
 
   /** The exit status, bounded. */
-  async exit(ms = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async exit(ms = WAIT_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     await until('the server to exit', () => this.exitStatus !== undefined, ms);
     return this.exitStatus as { code: number | null; signal: NodeJS.Signals | null };
   }

@@ -8,11 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SUITE_TIMEOUT_MS, TEST_TIMEOUT_MS, WAIT_MS } from '../helpers/bounds.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = ['--conditions=source', '--import', 'tsx'];
-const WAIT_MS = 10_000;
-const TEST_TIMEOUT_MS = 30_000;
 const LOG_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARN|ERROR) /;
 const SHUTDOWN = '{"exit":true,"reason":"server shutdown"}';
 
@@ -203,7 +202,7 @@ class WireClient {
   }
 }
 
-describe('PROTOCOL §9 chat-roulette start', { timeout: 120_000 }, () => {
+describe('PROTOCOL §9 chat-roulette start', { timeout: SUITE_TIMEOUT_MS }, () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(`prints the listening line, logs pairing, and stops on ${signal} (PROTOCOL §7)`, { timeout: TEST_TIMEOUT_MS }, async () => {
       const { proc, port } = await startServer();
@@ -228,7 +227,7 @@ describe('PROTOCOL §9 chat-roulette start', { timeout: 120_000 }, () => {
       for (const line of logLines) assert.match(line, LOG_LINE);
       assert.ok(logLines.some((l) => /INFO Client connected from 127\.0\.0\.1:\d+/.test(l)), 'connected, with the address');
       assert.ok(logLines.some((l) => l.endsWith('INFO Registered 67 (connection 1)')), 'registered');
-      assert.ok(logLines.some((l) => l.endsWith('INFO Removed 220: server shutdown')), 'removed, with the reason');
+      assert.ok(logLines.some((l) => /INFO Removed 220 \(connection \d\): the server is shutting down \(server shutdown\)$/.test(l)), 'removed, with the reason');
     });
   }
 
@@ -263,7 +262,7 @@ describe('PROTOCOL §9 chat-roulette start', { timeout: 120_000 }, () => {
     await a.register('67');
     a.send({ cmd: 'exit' });
     await a.waitForLine(/^\{"exit":true,"reason":"client exit"\}$/);
-    await proc.waitFor('stderr', /^\S+ INFO Removed 67: client exit$/m);
+    await proc.waitFor('stderr', /^\S+ INFO Removed 67 \(connection 1\): it sent exit \(client exit\)$/m);
     proc.signal('SIGTERM');
     assert.equal((await proc.exit()).code, 0);
   });
@@ -358,7 +357,7 @@ describe('PROTOCOL §9 chat-roulette start', { timeout: 120_000 }, () => {
   });
 });
 
-describe('examples/client.ts', { timeout: 60_000 }, () => {
+describe('examples/client.ts', { timeout: SUITE_TIMEOUT_MS }, () => {
   test('two clients pair and exchange messages; --count and SIGINT end them cleanly', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { proc: server, port } = await startServer('--pair-delay-ms', '0');
     const client = (...flags: string[]): Proc =>

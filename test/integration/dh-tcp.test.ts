@@ -16,18 +16,18 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { DhReport } from '../../src/testing/report.js';
 import { ROOT, ServerProcess, until } from '../helpers/cli-process.js';
+import { SUITE_TIMEOUT_MS, WAIT_MS } from '../helpers/bounds.js';
 
 const SOURCE = fileURLToPath(new URL('../../tools/dh-fixtures/JavaDhClient.java', import.meta.url));
 const TSX = ['--conditions=source', '--import', 'tsx'];
 /** A new epoch re-pairs the two clients: that is how the second round starts. */
 const EPOCH_MS = 1500;
-const WAIT_MS = 20_000;
 
 function missing(tool: string): boolean {
   const probe = spawnSync(tool, ['-version'], { stdio: 'ignore' });
   return probe.error !== undefined || probe.status !== 0;
 }
-const skip = missing('javac') || missing('java') ? 'javac or java not found: JDK end-to-end check over TCP skipped' : false;
+const skip = missing('javac') || missing('java') ? 'javac or java not found: install a JDK (17 or later) with javac and java on PATH to run the JDK end-to-end check over TCP' : false;
 
 type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
 
@@ -76,7 +76,7 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-describe('DH-EXERCISE end to end over TCP: JDK client, reference peer, report', { skip, timeout: 90_000 }, () => {
+describe('DH-EXERCISE end to end over TCP: JDK client, reference peer, report', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
   let dir = '';
   const servers: ServerProcess[] = [];
   const children: Child[] = [];

@@ -9,8 +9,9 @@ import { RouletteCore, type ConnectionClosedEvent, type RouletteOptions } from '
 import { inspectCore } from '../../src/testing/index.js';
 import { listen, type RouletteServer } from '../../src/transports/index.js';
 import { LineReader } from '../helpers/line-reader.js';
+import { TEST_TIMEOUT_MS, WAIT_MS } from '../helpers/bounds.js';
 
-const T = { timeout: 10_000 };
+const T = { timeout: TEST_TIMEOUT_MS };
 
 /** A test client on a real socket: collects the server's lines, raw and decoded. */
 class TcpClient extends LineReader {
@@ -18,9 +19,10 @@ class TcpClient extends LineReader {
     super(socket);
   }
 
-  static connect(port: number): Promise<TcpClient> {
+  /** With `allowHalfOpen`, the client keeps its side open after the server's end, as the course's Java and Python clients do. */
+  static connect(port: number, allowHalfOpen = false): Promise<TcpClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port });
+      const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
@@ -49,24 +51,25 @@ interface Env {
   core: RouletteCore;
   server: RouletteServer;
   port: number;
-  connect(): Promise<TcpClient>;
+  /** A client; with `allowHalfOpen` it never closes its side (see {@link TcpClient.connect}). */
+  connect(allowHalfOpen?: boolean): Promise<TcpClient>;
   /** Two registered clients, paired. */
-  pair(a?: string, b?: string): Promise<[TcpClient, TcpClient]>;
+  pair(a?: string, b?: string, allowHalfOpen?: boolean): Promise<[TcpClient, TcpClient]>;
 }
 
 /**
  * A started core on real time (pings and deadlines far away, immediate pairing) and a
  * server on 127.0.0.1:0; everything is closed after the test.
  */
-async function setup(t: TestContext, options: RouletteOptions = {}): Promise<Env> {
+async function setup(t: TestContext, options: RouletteOptions = {}, drainTimeoutMs = 2_000): Promise<Env> {
   const far = 600_000;
-  const core = new RouletteCore({ epochMs: far, pingIntervalMs: far, deadAfterMs: far, registerTimeoutMs: far, pairDelayMs: 1, ...options });
+  const core = new RouletteCore({ epochMs: far, pingIntervalMs: far, deadAfterMs: far + 1, registerTimeoutMs: far, pairDelayMs: 1, ...options });
   core.start();
-  const server = await listen(core, { host: '127.0.0.1', port: 0, drainTimeoutMs: 2_000 });
+  const server = await listen(core, { host: '127.0.0.1', port: 0, drainTimeoutMs });
   const clients: TcpClient[] = [];
   t.after(async () => {
     for (const c of clients) c.socket.destroy();
-    await server.close();
+    await server.close({ graceMs: 0 });
     core.stop();
   });
   const port = server.address().port;
@@ -74,14 +77,14 @@ async function setup(t: TestContext, options: RouletteOptions = {}): Promise<Env
     core,
     server,
     port,
-    async connect() {
-      const c = await TcpClient.connect(port);
+    async connect(allowHalfOpen = false) {
+      const c = await TcpClient.connect(port, allowHalfOpen);
       clients.push(c);
       return c;
     },
-    async pair(a = 'alice', b = 'bob') {
-      const ca = await env.connect();
-      const cb = await env.connect();
+    async pair(a = 'alice', b = 'bob', allowHalfOpen = false) {
+      const ca = await env.connect(allowHalfOpen);
+      const cb = await env.connect(allowHalfOpen);
       await ca.register(a);
       await cb.register(b);
       assert.equal(await ca.next(), `{"cmd":"pair","uco":"${b}"}`);
@@ -90,6 +93,20 @@ async function setup(t: TestContext, options: RouletteOptions = {}): Promise<Env
     },
   };
   return env;
+}
+
+/** Resolves once `socket` has closed. */
+function socketClosed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())));
+}
+
+/** `promise`, or a rejection naming `what` after `ms` (a bound, never a measure of speed). */
+function within<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function closedEvent(core: RouletteCore, uco: string): Promise<ConnectionClosedEvent> {
@@ -236,6 +253,51 @@ describe('TCP server', () => {
     assert.equal(env.core.stats().connections, 0);
     assert.equal(env.core.running, true, 'the core keeps running');
     await assert.rejects(TcpClient.connect(env.port), { code: 'ECONNREFUSED' });
+  });
+
+  // The course's Java and Python clients read the notice but never close their socket.
+  test('PROTOCOL §7 close({ graceMs }): a client that reads the notice but never closes is destroyed after the grace', T, async (t) => {
+    // No drain timeout: without the grace, close() would wait for these clients forever.
+    const env = await setup(t, {}, Infinity);
+    const [alice, bob] = await env.pair('alice', 'bob', true);
+    const loner = await env.connect(true);
+    await within('close({ graceMs: 100 })', env.server.close({ graceMs: 100 }), WAIT_MS);
+    for (const c of [alice, bob, loner]) {
+      assert.equal(await c.next(), '{"exit":true,"reason":"server shutdown"}');
+      await c.end(); // the server's end; the client's side stays open
+      assert.equal(c.socket.closed, false);
+    }
+    assert.equal(env.server.connections, 0, 'the server let go of them all the same');
+    assert.equal(env.core.stats().connections, 0);
+  });
+
+  test('PROTOCOL §7 close({ graceMs }): a client that never reads, with output pending, is destroyed after the grace', T, async (t) => {
+    const env = await setup(t, { maxBufferedBytes: Infinity }, Infinity);
+    const [alice, bob] = await env.pair();
+    alice.socket.pause(); // never reads again
+    const line = `${JSON.stringify({ cmd: 'comm', p: 'x'.repeat(1_000) })}\n`;
+    bob.send(line.repeat(8_192)); // 8 MiB for alice, more than the socket buffers hold
+    await within('alice to stop reading with data waiting', new Promise<void>((resolve) => {
+      const check = (): void => (alice.socket.readableLength >= 16_384 ? resolve() : void setTimeout(check, 10));
+      check();
+    }), WAIT_MS);
+    const closing = env.server.close({ graceMs: 100 });
+    await within('close({ graceMs: 100 })', closing, WAIT_MS);
+    assert.equal(env.server.connections, 0);
+    assert.equal(env.core.stats().connections, 0);
+    // Reading again, alice finds the end of what the server could send: it cut her off.
+    alice.socket.resume();
+    await within('alice\'s socket to close', socketClosed(alice.socket), WAIT_MS);
+  });
+
+  test('close(): a second call with a shorter graceMs ends the grace sooner; an invalid graceMs throws', T, async (t) => {
+    const env = await setup(t, {}, Infinity);
+    await env.pair();
+    assert.throws(() => env.server.close({ graceMs: -1 }), { code: 'ERR_INVALID_OPTION' });
+    const first = env.server.close({ graceMs: 600_000 });
+    assert.equal(env.server.close({ graceMs: 0 }), first, 'the same promise');
+    await within('close()', first, WAIT_MS);
+    assert.equal(env.server.connections, 0);
   });
 
   test('PROTOCOL §7: core.stop() sends "server shutdown" to each connection, flushes and closes them', T, async (t) => {

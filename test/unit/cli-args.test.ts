@@ -106,7 +106,7 @@ describe('PROTOCOL §9 chat-roulette start: every flag', () => {
     const parsed = options([
       '--host', '::1', '--port', '1', '--epoch-ms', '2', '--ping-ms', '3', '--dead-ms', '4',
       '--register-timeout-ms', '5', '--pair-delay-ms', '6', '--max-line-bytes', '7',
-      '--max-clients', '8', '--seed', 's', '--quiet', '--stats-interval', '9',
+      '--max-clients', '8', '--seed', 's', '--quiet', '--stats-interval', '9', '--shutdown-grace-ms', '10',
     ]);
     assert.deepEqual(parsed, {
       host: '::1',
@@ -123,6 +123,7 @@ describe('PROTOCOL §9 chat-roulette start: every flag', () => {
       seed: 's',
       quiet: true,
       statsIntervalMs: 9,
+      shutdownGraceMs: 10,
     });
   });
 
@@ -217,10 +218,10 @@ describe('CLI log lines', () => {
       'INFO Registered 67 (connection 1)',
       'INFO Registered 220 (connection 2)',
       'INFO Pairing 67 <-> 220',
-      'INFO Removed 67: client exit',
+      'INFO Removed 67 (connection 1): it sent exit (client exit)',
       'INFO Refused a message from 220: invalid json',
-      'INFO Removed 220: timeout',
-      'INFO Epoch 1 started: 0 clients, 0 pairs',
+      'INFO Removed 220 (connection 2): it stopped answering pings (timeout)',
+      'INFO Epoch 1 started with no clients; the next empty epochs are not logged',
     ]);
     unsubscribe();
     assert.equal(core.eventNames().length, 0);

@@ -19,7 +19,7 @@ import { registered } from '../helpers/core.js';
 
 const SOURCE = fileURLToPath(new URL('../../tools/dh-fixtures/JavaDhClient.java', import.meta.url));
 const javac = spawnSync('javac', ['-version'], { stdio: 'ignore' });
-const skip = javac.error !== undefined || javac.status !== 0 ? 'javac not found: JDK end-to-end check skipped' : false;
+const skip = javac.error !== undefined || javac.status !== 0 ? 'javac not found: install a JDK (17 or later) with javac on PATH to run the JDK end-to-end check' : false;
 
 describe('DH-EXERCISE end to end with the JDK (JavaDhClient)', { skip, timeout: 60_000, concurrency: true }, () => {
   let classes = '';

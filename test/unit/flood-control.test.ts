@@ -94,7 +94,7 @@ describe('flood control', () => {
   });
 
   test('counted refusal: a refusal after the interval reports the count with its own first line; at most one reply per interval', () => {
-    const h = harness({ rateLimit: 10, rateBurst: 10, deadAfterMs: 1_000_000, epochMs: 1_000_000, pingIntervalMs: 1_000_000 });
+    const h = harness({ rateLimit: 10, rateBurst: 10, deadAfterMs: 2_000_000, epochMs: 1_000_000, pingIntervalMs: 1_000_000 });
     const [a, b] = h.pair('a', 'b');
     let sent = 0;
     // 5 s at 1000 lines/s, 100× the limit.

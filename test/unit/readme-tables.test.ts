@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { CORE_FLAGS, LIMIT_FLAGS, startUsage } from '../../src/cli/args.js';
+import { CORE_FLAGS, LIMIT_FLAGS, SHUTDOWN_GRACE_MS, startUsage } from '../../src/cli/args.js';
 import { DEFAULTS, TCP_DEFAULTS } from '../../src/index.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -52,6 +52,7 @@ function checkFlagTable(rows: string[][]): void {
   const defaultOf = (flag: string): string | undefined => rows.find(([f]) => f?.startsWith(`\`${flag} `))?.[2];
   assert.equal(defaultOf('--host'), `\`${TCP_DEFAULTS.host}\``);
   assert.equal(defaultOf('--port'), `\`${TCP_DEFAULTS.port}\``);
+  assert.equal(defaultOf('--shutdown-grace-ms'), String(SHUTDOWN_GRACE_MS));
   for (const { flag } of [...CORE_FLAGS, ...LIMIT_FLAGS]) assert.ok(flags.includes(`\`--${flag}`), `--${flag} has a row`);
   // Every flag of `chat-roulette start --help` has a row.
   const usageFlags = [...startUsage().matchAll(/^ {2}(?:-h, )?(--[a-z-]+)/gm)].map((m) => m[1]).filter((f) => f !== '--help');

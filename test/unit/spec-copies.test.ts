@@ -13,7 +13,7 @@ for (const name of ['PROTOCOL.md', 'DH-EXERCISE.md']) {
     const copy = readFileSync(new URL(`../../docs/spec/${name}`, import.meta.url), 'utf8');
     assert.match(copy, /^# /, 'the copy is there');
     if (!existsSync(shared)) {
-      t.skip('../shared is not beside this checkout: nothing to compare with');
+      t.skip(`no ../shared/${name} beside this checkout: to check docs/spec/${name} against the course's copy, put the course's shared folder at ../shared`);
       return;
     }
     assert.equal(copy, readFileSync(shared, 'utf8'), `docs/spec/${name} differs from ../shared/${name}: copy it again`);

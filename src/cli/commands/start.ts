@@ -11,8 +11,11 @@ import { parseStartArgs, startUsage, type StartOptions } from '../args.js';
 import { EXIT, type CliIo, type Command } from '../command.js';
 import { createLogger, logCoreEvents, type Logger } from '../log.js';
 
-/** A graceful stop that takes longer than this is cut short (exit code 1). */
-export const SHUTDOWN_TIMEOUT_MS = 5_000;
+/**
+ * A stop still not done this long after the grace (`--shutdown-grace-ms`) has ended
+ * — every socket destroyed by then — is a real failure: exit at once with code 1.
+ */
+export const SHUTDOWN_MARGIN_MS = 1_000;
 
 /** The signals that stop the server gracefully (PROTOCOL §9). */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -22,7 +25,8 @@ type StopSignal = (typeof STOP_SIGNALS)[number];
 
 /**
  * Parses the flags, then serves until a stop signal. Exit codes: 0 after a graceful
- * stop or `--help`, 1 when listening fails or the stop times out, 2 for a bad flag.
+ * stop (connections still open after the grace are cut) or `--help`, 1 when
+ * listening fails or the stop hangs past the grace, 2 for a bad flag.
  */
 async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseStartArgs(argv);
@@ -41,7 +45,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
 /** Listens, prints `listening on <host>:<port>` to stdout, and serves until a stop signal. */
 async function serve(options: StartOptions, io: CliIo): Promise<number> {
   const log = createLogger({ write: io.err, quiet: options.quiet });
-  const stopSignal = waitForStopSignal(log);
+  const stopSignal = waitForStopSignal();
   const core = new RouletteCore({
     ...options.core,
     ...(options.seed === undefined ? {} : { random: seededRandom(options.seed) }),
@@ -58,13 +62,21 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
     if (options.tls !== undefined) log.info('Serving TLS');
 
     const signal = await stopSignal.received;
-    log.info(`Received ${signal}, shutting down`);
+    const graceMs = options.shutdownGraceMs;
+    log.info(`Received ${signal}: telling ${count(server.connections, 'connection')} the server shuts down, waiting up to ${graceMs} ms for them to close`);
+    const limitMs = graceMs + SHUTDOWN_MARGIN_MS;
     const timer = setTimeout(() => {
-      log.error(`shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS} ms, exiting anyway`);
+      log.error(`The shutdown did not finish within ${limitMs} ms; exiting anyway`);
       process.exit(EXIT.failure);
-    }, SHUTDOWN_TIMEOUT_MS);
-    // PROTOCOL §7: every connection gets `server shutdown`, then is flushed and closed.
-    const closed = server.close();
+    }, limitMs);
+    // PROTOCOL §7: every connection gets `server shutdown`, is flushed and closed; the
+    // ones still open after the grace are cut.
+    const closed = server.close({ graceMs });
+    // A second signal cuts the grace short.
+    stopSignal.onRepeat((again) => {
+      log.info(`Received ${again} again: closing the remaining ${count(server.connections, 'connection')} now`);
+      void server.close({ graceMs: 0 });
+    });
     core.stop();
     await closed;
     clearTimeout(timer);
@@ -101,36 +113,46 @@ async function openServer(core: RouletteCore, options: StartOptions, log: Logger
   }
 }
 
-/** The first stop signal; a second one during the shutdown exits at once with code 1. */
+/**
+ * The first stop signal, and the later ones. Under `npm start`, one Ctrl-C arrives
+ * twice (from the terminal and forwarded by npm): a repeat only hurries the stop.
+ */
 interface StopSignalWaiter {
   /** Resolves with the first signal received. */
   readonly received: Promise<StopSignal>;
+  /** Calls `handler` for each signal after the first. */
+  onRepeat(handler: (signal: StopSignal) => void): void;
   /** Removes the signal handlers. */
   cancel(): void;
 }
 
-function waitForStopSignal(log: Logger): StopSignalWaiter {
+function waitForStopSignal(): StopSignalWaiter {
   let resolve: (signal: StopSignal) => void = () => undefined;
   const received = new Promise<StopSignal>((res) => {
     resolve = res;
   });
-  let count = 0;
+  let first = true;
+  let repeat: (signal: StopSignal) => void = () => undefined;
   const onSignal = (signal: StopSignal): void => {
-    count++;
-    if (count === 1) {
-      resolve(signal);
-      return;
-    }
-    log.error(`Received ${signal} again, exiting without waiting`);
-    process.exit(EXIT.failure);
+    if (first) resolve(signal);
+    else repeat(signal);
+    first = false;
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   return {
     received,
+    onRepeat: (handler) => {
+      repeat = handler;
+    },
     cancel: () => {
       for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     },
   };
+}
+
+/** `1 connection`, `2 connections`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /**
