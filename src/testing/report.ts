@@ -188,7 +188,9 @@ interface RoundState {
  * ```
  */
 export function summarize(events: readonly DhLogEvent[]): DhReport {
-  const rounds = new Map<string, RoundState>();
+  /** The round each (peer, student, round number) designates now, and every round in log order. */
+  const current = new Map<string, RoundState>();
+  const rounds: RoundState[] = [];
   const notes: DhStudentEvent[] = [];
   events.forEach((event, index) => {
     if (!isRoundEvent(event)) {
@@ -196,14 +198,17 @@ export function summarize(events: readonly DhLogEvent[]): DhReport {
       return;
     }
     const key = JSON.stringify([event.peer, event.student, event.round]);
-    let state = rounds.get(key);
-    if (state === undefined) {
+    let state = current.get(key);
+    // A `pair` begins a round: under a number already seen, it is a restarted peer
+    // (numbering from 1 again, appending to the same log), so a new round.
+    if (state === undefined || event.event === 'pair') {
       state = newRound(event);
-      rounds.set(key, state);
+      current.set(key, state);
+      rounds.push(state);
     }
     applyEvent(state, event, index);
   });
-  return buildReport(rounds.values(), notes, events.length, { count: 0, samples: [] });
+  return buildReport(rounds, notes, events.length, { count: 0, samples: [] });
 }
 
 /**

@@ -70,6 +70,14 @@ describe('summarize(): DH-EXERCISE.md rounds', () => {
     });
   });
 
+  test('a reference peer restarted on the same log numbers rounds from 1 again: each pair starts a new round', () => {
+    // The teacher stops the peer (Ctrl-C) and starts it again with the same --log.
+    const s = only([...round('s', 1, 'initiator', INITIATOR_OK), ...round('s', 1, 'initiator', INITIATOR_OK.slice(0, 3))]);
+    assert.equal(s.rounds, 2);
+    assert.equal(s.successful, 1);
+    assert.equal(s.incomplete, 1);
+  });
+
   test('the responder may log dh_done before or after dh2_send', () => {
     const swapped = RESPONDER_OK.map((s) => (s === 'dh2_send' ? 'dh_done' : s === 'dh_done' ? 'dh2_send' : s));
     assert.equal(only(round('s', 1, 'responder', swapped)).successful, 1);
