@@ -1,20 +1,35 @@
 /**
- * The relay's fast path: recognises a short `comm` line without building any object.
+ * The relay's fast path: recognises a `comm` line without building any object.
  *
  * Most lines a paired client sends are `comm` messages to relay unchanged. For them
  * the core only needs to know that the line is valid JSON (PROTOCOL §1), that it is
  * an object whose `cmd` is `"comm"`, and what its `uco` says (PROTOCOL §2). This
- * scanner answers that directly on the bytes, about twice as fast as
- * `JSON.parse(line.toString())` for short lines. It is conservative: whenever it
- * cannot be sure (escapes in a top-level key, `cmd` or `uco`; a long line; anything
- * malformed) it says no, and the line takes the ordinary path through `JSON.parse`,
- * which decides every reply. So it never changes behaviour, only speed.
+ * scanner answers that directly on the bytes, without `toString` or `JSON.parse`:
+ * about 3× faster than `JSON.parse(line.toString())` for a 64 B line, and for long
+ * lines (over {@link LONG_LINE_BYTES}) it finds string ends with the native
+ * `Buffer.indexOf` after one word-at-a-time pass over the line for control bytes.
+ * It is conservative: whenever it cannot be sure (escapes in a top-level key, `cmd`
+ * or `uco`; a control byte anywhere in a long line, even a tab between tokens;
+ * containers nested deeper than 64; anything malformed) it says no, and the line
+ * takes the ordinary path through `JSON.parse`, which decides every reply. So it
+ * never changes behaviour, only speed.
+ *
+ * "Valid JSON" here means what the ordinary path accepts: `JSON.parse` of
+ * `line.toString('utf8')`. That decoding replaces invalid UTF-8 with U+FFFD and
+ * never swallows an ASCII byte, so a byte ≥ 0x80 is acceptable inside a string
+ * (invalid UTF-8 included: the relay forwards it byte for byte, as the ordinary
+ * path does) and never outside one. The scanner therefore checks no UTF-8 validity:
+ * checking it would refuse lines the server accepts today.
  *
  * @module
  */
 
-/** Longer lines are parsed by `JSON.parse`, which is faster than a JS byte loop there. */
-export const FAST_SCAN_MAX_BYTES = 192;
+/**
+ * Lines longer than this take the long-line strategy: one word-at-a-time pass that
+ * refuses any control byte, then string ends found with `Buffer.indexOf`. Shorter
+ * lines are read byte by byte, which is cheaper than the native calls there.
+ */
+export const LONG_LINE_BYTES = 192;
 
 /** What {@link scanComm} found; reused between calls. */
 export interface CommScan {
@@ -36,6 +51,14 @@ const PLAIN = new Uint8Array(256).fill(1, 0x20);
 PLAIN[QUOTE] = 0;
 PLAIN[BACKSLASH] = 0;
 
+/** Bytes that may stand in a string of a line known to hold no control byte: all but quote and backslash. */
+const NOT_QUOTE_OR_BACKSLASH = new Uint8Array(256).fill(1);
+NOT_QUOTE_OR_BACKSLASH[QUOTE] = 0;
+NOT_QUOTE_OR_BACKSLASH[BACKSLASH] = 0;
+
+/** In a long line's string, bytes read one by one before handing the search to `Buffer.indexOf`. */
+const BYTE_RUN = 24;
+
 const HEX = new Uint8Array(256);
 for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 
@@ -47,8 +70,12 @@ const MAX_DEPTH = 64;
 
 /** A scanner over one line. Methods return the offset after what they read, or -1. */
 class Scanner {
-  bytes: Uint8Array = new Uint8Array(0);
+  bytes: Buffer = Buffer.alloc(0);
   length = 0;
+  /** The line holds no byte below 0x20 (checked for long lines): strings may be skipped natively. */
+  controlFree = false;
+  /** Offset of the next backslash at or after the last search, `length` when none. */
+  nextBackslash = -1;
   /** Whether the last string read contained an escape. */
   escaped = false;
   /** Open containers, innermost last: true for an object. */
@@ -62,6 +89,7 @@ class Scanner {
 
   /** A string starting at the quote at `i`. */
   string(i: number): number {
+    if (this.controlFree) return this.longString(i);
     const b = this.bytes;
     const n = this.length;
     this.escaped = false;
@@ -72,18 +100,52 @@ class Scanner {
       const c = b[i];
       if (c === QUOTE) return i + 1;
       if (c !== BACKSLASH) return -1; // a raw control character
-      this.escaped = true;
-      const e = b[i + 1] as number;
-      if (e === 0x75) {
-        if (i + 5 >= n) return -1;
-        for (let k = 2; k <= 5; k++) if (HEX[b[i + k] as number] !== 1) return -1;
-        i += 6;
-      } else if (SIMPLE_ESCAPES[e] === 1) {
-        i += 2;
-      } else {
-        return -1;
-      }
+      i = this.escape(i);
+      if (i < 0) return -1;
     }
+  }
+
+  /**
+   * A string starting at the quote at `i`, in a line with no control byte: a few
+   * bytes one by one (keys and short values end there), then the closing quote by
+   * `Buffer.indexOf`, accepted when no backslash comes before it.
+   */
+  longString(i: number): number {
+    const b = this.bytes;
+    const n = this.length;
+    this.escaped = false;
+    i++;
+    for (;;) {
+      const stop = Math.min(n, i + BYTE_RUN);
+      while (i < stop && NOT_QUOTE_OR_BACKSLASH[b[i] as number] === 1) i++;
+      if (i >= n) return -1;
+      if (i === stop) {
+        const quote = b.indexOf(QUOTE, i);
+        if (quote < 0) return -1;
+        if (this.nextBackslash < i) {
+          const bs = b.indexOf(BACKSLASH, i);
+          this.nextBackslash = bs < 0 ? n : bs;
+        }
+        if (this.nextBackslash > quote) return quote + 1;
+        i = this.nextBackslash;
+      }
+      if (b[i] === QUOTE) return i + 1;
+      i = this.escape(i);
+      if (i < 0) return -1;
+    }
+  }
+
+  /** The escape sequence at the backslash at `i`: the offset after it, or -1. */
+  escape(i: number): number {
+    const b = this.bytes;
+    this.escaped = true;
+    const e = b[i + 1] as number;
+    if (e === 0x75) {
+      if (i + 5 >= this.length) return -1;
+      for (let k = 2; k <= 5; k++) if (HEX[b[i + k] as number] !== 1) return -1;
+      return i + 6;
+    }
+    return SIMPLE_ESCAPES[e] === 1 ? i + 2 : -1;
   }
 
   /** A number (RFC 8259 grammar) starting at `i`. */
@@ -143,6 +205,41 @@ function isDigit1to9(c: number | undefined): boolean {
 
 const scanner = new Scanner();
 
+/** `(w - 0x20202020) & ~w` has a byte's top bit set where that byte of `w` is below 0x20 (or above one that is). */
+const ONES_0X20 = 0x20202020;
+const TOP_BITS = 0x80808080 | 0;
+
+/**
+ * Whether `b` holds a byte below 0x20 (a JSON control character): four bytes at a
+ * time through an aligned `Int32Array` view, accumulated without a branch per word.
+ */
+function hasControlByte(b: Buffer): boolean {
+  const n = b.length;
+  let i = 0;
+  while (i < n && ((b.byteOffset + i) & 3) !== 0) {
+    if ((b[i] as number) < 0x20) return true;
+    i++;
+  }
+  const words = (n - i) >> 2;
+  const w = new Int32Array(b.buffer, b.byteOffset + i, words);
+  let acc = 0;
+  let k = 0;
+  for (const end = words & ~3; k < end; k += 4) {
+    const w0 = w[k] as number;
+    const w1 = w[k + 1] as number;
+    const w2 = w[k + 2] as number;
+    const w3 = w[k + 3] as number;
+    acc |= ((w0 - ONES_0X20) & ~w0) | ((w1 - ONES_0X20) & ~w1) | ((w2 - ONES_0X20) & ~w2) | ((w3 - ONES_0X20) & ~w3);
+  }
+  for (; k < words; k++) {
+    const wk = w[k] as number;
+    acc |= (wk - ONES_0X20) & ~wk;
+  }
+  if ((acc & TOP_BITS) !== 0) return true;
+  for (i += words << 2; i < n; i++) if ((b[i] as number) < 0x20) return true;
+  return false;
+}
+
 /** Top-level keys the relay cares about. */
 const enum Key {
   Other,
@@ -171,10 +268,15 @@ function isComm(b: Uint8Array, start: number, end: number): boolean {
  */
 export function scanComm(line: Uint8Array, out: CommScan): boolean {
   const n = line.length;
-  if (n > FAST_SCAN_MAX_BYTES) return false;
   const s = scanner;
-  s.bytes = line;
+  s.bytes = Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, n);
   s.length = n;
+  s.nextBackslash = -1;
+  s.controlFree = false;
+  if (n > LONG_LINE_BYTES) {
+    if (hasControlByte(s.bytes)) return false; // a tab between tokens is valid: JSON.parse decides
+    s.controlFree = true;
+  }
   const objects = s.objects;
   objects.length = 0;
   let isCommand = false;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FAST_SCAN_MAX_BYTES, scanComm, type CommScan } from '../../src/core/scan.js';
+import { LONG_LINE_BYTES, scanComm, type CommScan } from '../../src/core/scan.js';
 import { ManualClock, MemoryConnection, RouletteCore } from '../../src/index.js';
 
 const out: CommScan = { ucoStart: -1, ucoEnd: -1 };
@@ -79,11 +79,121 @@ test('scan: what it leaves to JSON.parse', () => {
     '{"cmd":"comm",}',
     '{"cmd":"comm"} x',
     '[{"cmd":"comm"}]',
-    `{"cmd":"comm","p":"${'x'.repeat(FAST_SCAN_MAX_BYTES)}"}`, // long lines
+    `{"cmd":"comm",\t"p":"${'x'.repeat(LONG_LINE_BYTES)}"}`, // a control byte (here a tab between tokens) in a long line
     `{"cmd":"comm","d":${'['.repeat(100)}${']'.repeat(100)}}`, // deep nesting
   ];
   for (const text of slow) assert.equal(scanComm(Buffer.from(text), out), false, text);
   assert.equal(scanComm(Buffer.from('{"cmd":"exit","cmd":"comm"}'), out), true);
+});
+
+// ── long lines (over LONG_LINE_BYTES: control-byte pass, then Buffer.indexOf) ──────
+
+/** Long string contents: plain ASCII runs, escapes, quotes, backslashes, any Unicode. */
+const longContent = fc
+  .array(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 1, max: 3000 }).map((n) => 'AbZ09+/='.repeat(Math.ceil(n / 8)).slice(0, n)) },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
+      { weight: 1, arbitrary: fc.constantFrom('"', '\\', '\n', '\u00e9', '\t', '\u0000', '\ud83d', '/') },
+    ),
+    { maxLength: 12 },
+  )
+  .map((parts) => parts.join(''));
+
+/** Long comm objects as a client would send them: JSON.stringify, so every key is unescaped and no control byte is raw. */
+const longComm = fc
+  .tuple(
+    fc.dictionary(fc.constantFrom('p', 'sub', 'nonce', 'data', 'n', 'x'), fc.oneof(longContent, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.jsonValue({ maxDepth: 4 })), { maxKeys: 4 }),
+    fc.constantFrom(undefined, 'alice', 'x'.repeat(30)),
+    fc.integer({ min: 0, max: 4 }),
+  )
+  .map(([rest, uco, at]) => {
+    const entries = Object.entries(rest);
+    entries.splice(Math.min(at, entries.length), 0, ['cmd', 'comm']);
+    if (uco !== undefined) entries.push(['uco', uco]);
+    return Object.fromEntries(entries);
+  });
+
+/** Splices raw bytes (invalid UTF-8 among them) into the content of the first long string value. */
+function withRawBytes(text: string, raw: readonly number[]): Buffer | undefined {
+  const at = text.indexOf('"p":"');
+  if (at < 0) return undefined;
+  const bytes = Buffer.from(text);
+  const cut = Buffer.byteLength(text.slice(0, at)) + 5;
+  return Buffer.concat([bytes.subarray(0, cut), Buffer.from(raw), bytes.subarray(cut)]);
+}
+
+test('scan: long comm lines (escapes, numbers, nesting, any Unicode) take the fast path, and JSON.parse agrees', () => {
+  fc.assert(
+    fc.property(longComm, (msg) => {
+      const line = Buffer.from(JSON.stringify(msg));
+      assert.equal(assertSound(line), true, `a valid comm line was refused: ${line.length} B`);
+    }),
+    { numRuns: 400 },
+  );
+});
+
+test('scan: invalid UTF-8 inside a string is accepted exactly as the ordinary path accepts it (toString makes it U+FFFD)', () => {
+  const raw = fc.array(fc.oneof(fc.integer({ min: 0x80, max: 0xff }), fc.constantFrom(0xc0, 0xc1, 0xed, 0xf5, 0xff, 0xe2, 0x82)), { minLength: 1, maxLength: 8 });
+  fc.assert(
+    fc.property(longComm, raw, fc.boolean(), (msg, bytes, short) => {
+      const text = JSON.stringify(short ? { cmd: 'comm', p: 'ab' } : { ...msg, p: 'x'.repeat(LONG_LINE_BYTES) });
+      const line = withRawBytes(text, bytes) as Buffer;
+      assert.doesNotThrow(() => JSON.parse(line.toString('utf8')));
+      assert.equal(assertSound(line), true);
+    }),
+    { numRuns: 400 },
+  );
+  // Outside a string, no byte ≥ 0x80 is valid: both paths refuse it.
+  const outside = Buffer.concat([Buffer.from(`{"cmd":"comm","p":"${'x'.repeat(LONG_LINE_BYTES)}",`), Buffer.from([0xc3, 0xa9]), Buffer.from(':1}')]);
+  assert.equal(scanComm(outside, out), false);
+  assert.throws(() => JSON.parse(outside.toString('utf8')));
+});
+
+test('scan: on mutated long lines (any byte inserted, deleted, replaced), it never accepts what JSON.parse refuses', () => {
+  const special = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x22, 0x5c, 0x00, 0x09, 0x0d, 0x1f, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x75));
+  const mutated = fc
+    .tuple(longComm, fc.array(fc.tuple(fc.nat(), special, fc.constantFrom('insert', 'delete', 'replace')), { minLength: 1, maxLength: 3 }))
+    .map(([msg, edits]) => {
+      const bytes = [...Buffer.from(JSON.stringify(msg))];
+      for (const [at, byte, kind] of edits) {
+        const i = bytes.length === 0 ? 0 : at % bytes.length;
+        if (kind === 'insert') bytes.splice(i, 0, byte);
+        else if (kind === 'delete') bytes.splice(i, 1);
+        else bytes[i] = byte;
+      }
+      return Buffer.from(bytes);
+    });
+  fc.assert(fc.property(mutated, (bytes) => void assertSound(bytes)), { numRuns: 1500 });
+});
+
+test('scan: long lines at every alignment, with the control byte or the escape at either end', () => {
+  const pool = Buffer.alloc(40_000);
+  for (const size of [LONG_LINE_BYTES + 1, 1024, 4095, 16_384]) {
+    const text = `{"cmd":"comm","p":"${'y'.repeat(size - 22)}"}`;
+    for (let shift = 0; shift < 8; shift++) {
+      const line = pool.subarray(shift, shift + text.length);
+      line.write(text, 'latin1');
+      assert.equal(assertSound(line), true, `${size} B at +${shift}`);
+      for (const at of [19, 20, 21, line.length - 5, line.length - 4, line.length - 3]) {
+        const keep = line[at] as number;
+        for (const byte of [0x00, 0x1f, 0x0d, 0x5c, 0x22, 0xff]) {
+          line[at] = byte;
+          const parses = (() => {
+            try {
+              const v = JSON.parse(line.toString('utf8')) as { cmd?: unknown };
+              return v.cmd === 'comm';
+            } catch {
+              return false;
+            }
+          })();
+          // Sound always; complete for the bytes that keep the line valid JSON.
+          assert.equal(assertSound(line), parses && byte !== 0x0d && byte >= 0x20, `${size} B at +${shift}, byte ${byte} at ${at}`);
+        }
+        line[at] = keep;
+      }
+    }
+  }
 });
 
 /** A started core on a ManualClock with alice and bob registered and paired. */
