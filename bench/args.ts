@@ -5,7 +5,7 @@
  */
 
 /** Scenarios, in the order they run. */
-export const SCENARIOS = ['epoch', 'relay', 'pairing', 'idle'] as const;
+export const SCENARIOS = ['epoch', 'scan', 'relay', 'fairness', 'pairing', 'idle'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Every setting of a benchmark run. */
@@ -15,15 +15,25 @@ export interface BenchOptions {
   readonly only: ReadonlySet<Scenario>;
   readonly pairs: readonly number[];
   readonly payloads: readonly number[];
+  /** Paced offered loads, lines/s in total (saturation is always measured too). */
+  readonly rates: readonly number[];
   readonly window: number;
   readonly warmupMs: number;
   readonly measureMs: number;
   readonly pairingSamples: number;
   readonly idle: readonly number[];
+  /** Runs per idle point (the slope is fitted over the points). */
+  readonly idleRuns: number;
   readonly idleSettleMs: number;
   readonly idleWindowMs: number;
   readonly epochSizes: readonly number[];
   readonly epochRepetitions: number;
+  /** Flooding pairs of the fairness scenario. */
+  readonly floodPairs: number;
+  /** Probe window of the fairness scenario (idle, then flooded), ms each. */
+  readonly fairnessMs: number;
+  /** Where the SVG pictures go ('' for none). */
+  readonly svgDir: string;
   /** Run our server from `src` (tsx) or from `dist` (after `npm run build`). */
   readonly server: 'source' | 'build';
   readonly pin: boolean;
@@ -37,14 +47,20 @@ export const USAGE = `usage: npm run bench -- [options]
   --runs N              runs per point (default 3; --quick: 1)
   --quick               short smoke version (1 run, short windows, fewer points)
   --only LIST           scenarios: ${SCENARIOS.join(',')} (default: all)
-  --pairs LIST          relay pair counts (default 1,10,100)
-  --payloads LIST       relay line sizes in bytes, \\n included (default 64,1024)
+  --pairs LIST          relay pair counts (default 10)
+  --payloads LIST       relay line sizes in bytes, \\n included (default 64,1024,4096,16384)
+  --rates LIST          paced offered loads, lines/s in total (default 20000,100000); saturation always runs too
   --window N            most messages in flight per sender (default 64)
   --measure-ms N        relay measured window per run (default 3000; --quick 700)
   --pairing-samples N   connect→pair samples per run (default 25; --quick 8)
-  --idle LIST           idle client counts (default 10000; --quick 2000); 50000 needs ulimit -Hn > 50000
+  --idle LIST           idle client counts, ours and a bare net server (default 1000,5000,10000,19000;
+                        --quick 1000,4000); the server holds one fd per client: N < ulimit -Hn
+  --idle-runs N         runs per idle point (default 1: the slope is fitted over the points)
   --idle-window-ms N    CPU window of the idle scenario (default 6000; --quick 3000)
   --epoch-sizes LIST    clients re-paired in the epoch scenario (default 10000,50000)
+  --flood-pairs N       fairness: pairs flooding at saturation (default 10)
+  --fairness-ms N       fairness: probe window, idle and flooded (default 3000; --quick 1500)
+  --svg-dir DIR         write the SVG pictures there (default bench/out; '' for none)
   --server source|build run our server from src (tsx, default) or dist (npm run build first)
   --no-pin              do not pin processes with taskset
   --profile DIR         run our server with --cpu-prof, profiles written to DIR
@@ -71,17 +87,22 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     runs: quick ? 1 : 3,
     quick,
     only: new Set<Scenario>(SCENARIOS),
-    pairs: [1, 10, 100] as readonly number[],
-    payloads: [64, 1024] as readonly number[],
+    pairs: [10] as readonly number[],
+    payloads: [64, 1024, 4096, 16384] as readonly number[],
+    rates: [20_000, 100_000] as readonly number[],
     window: 64,
     warmupMs: quick ? 200 : 500,
     measureMs: quick ? 700 : 3_000,
     pairingSamples: quick ? 8 : 25,
-    idle: (quick ? [2_000] : [10_000]) as readonly number[],
+    idle: (quick ? [1_000, 4_000] : [1_000, 5_000, 10_000, 19_000]) as readonly number[],
+    idleRuns: 1,
     idleSettleMs: quick ? 1_500 : 3_000,
     idleWindowMs: quick ? 3_000 : 6_000,
     epochSizes: [10_000, 50_000] as readonly number[],
     epochRepetitions: quick ? 3 : 9,
+    floodPairs: 10,
+    fairnessMs: quick ? 1_500 : 3_000,
+    svgDir: 'bench/out',
     server: 'source' as 'source' | 'build',
     pin: true,
     profileDir: '',
@@ -112,6 +133,21 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--payloads':
         o.payloads = list(value(), name);
         if (o.payloads.some((n) => n < 64)) throw new Error('--payloads: at least 64 bytes per line');
+        break;
+      case '--rates':
+        o.rates = list(value(), name);
+        break;
+      case '--idle-runs':
+        o.idleRuns = int(value(), name, 1);
+        break;
+      case '--flood-pairs':
+        o.floodPairs = int(value(), name, 1);
+        break;
+      case '--fairness-ms':
+        o.fairnessMs = int(value(), name, 200);
+        break;
+      case '--svg-dir':
+        o.svgDir = value();
         break;
       case '--window':
         o.window = int(value(), name, 1);

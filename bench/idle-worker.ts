@@ -3,7 +3,8 @@
  * registers each, answers every ping, and reports on stdin commands:
  *   `stats` → `{"pings":…,"open":…,"errors":…,"exits":…}`
  * It prints `{"ready":…}` once every client is registered (or gave up), and exits when
- * stdin closes or after `--max-life-ms`, whichever comes first.
+ * stdin closes or after `--max-life-ms`, whichever comes first. With `--no-register`
+ * (for the bare `net` server) a client is ready once connected and sends nothing.
  *
  * @module
  */
@@ -20,6 +21,7 @@ const count = Number(flag('--count', '0'));
 const tag = flag('--tag', 'idle');
 const localAddress = flag('--local-address', '');
 const maxLifeMs = Number(flag('--max-life-ms', '300000'));
+const register = !process.argv.includes('--no-register');
 
 const clients: BenchClient[] = [];
 
@@ -57,6 +59,7 @@ await pool(count, 200, async (i) => {
     const c = await openClient(host, port, 30_000, localAddress === '' ? undefined : localAddress);
     c.uco = `${tag}n${i}`;
     clients.push(c);
+    if (!register) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 30_000);
       c.onControl = (msg) => {

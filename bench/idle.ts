@@ -28,6 +28,8 @@ const WORKER = fileURLToPath(new URL(`./idle-worker${SCRIPT_EXT}`, import.meta.u
 /** Settings of one idle-scale point. */
 export interface IdleParams {
   readonly clients: number;
+  /** Our server (clients register and answer pings), or the bare `net` server (clients only connect). */
+  readonly kind: 'ours' | 'bare';
   /** Node arguments that start our server (without flags after `start`'s host/port). */
   readonly serverArgs: readonly string[];
   /** The server's ping interval, ms (for rounds per window). */
@@ -48,7 +50,8 @@ export type IdleResult =
       readonly rssAfterKiB: number;
       /** (after − before) / clients, bytes. */
       readonly rssPerClientBytes: number;
-      /** Server CPU time per ping round, ms. */
+      readonly kind: 'ours' | 'bare';
+      /** Server CPU time per ping round, ms (NaN for the bare server: no pings). */
       readonly cpuPerRoundMs: number;
       /** Server CPU use during the window, % of one core. */
       readonly serverCpuPct: number;
@@ -59,7 +62,7 @@ export type IdleResult =
       readonly workers: number;
       readonly registerSeconds: number;
     }
-  | { readonly clients: number; readonly skipped: true; readonly reason: string };
+  | { readonly clients: number; readonly kind: 'ours' | 'bare'; readonly skipped: true; readonly reason: string };
 
 interface Worker {
   readonly child: ChildProcess;
@@ -102,6 +105,7 @@ export async function idleRun(p: IdleParams): Promise<IdleResult> {
     if (serverLimit < n + 100) {
       return {
         clients: n,
+        kind: p.kind,
         skipped: true,
         reason: `server open-files limit is ${serverLimit} (hard limit; raising it was refused), ${n} clients need more: raise \`ulimit -Hn\` (as root) and retry`,
       };
@@ -131,6 +135,7 @@ export async function idleRun(p: IdleParams): Promise<IdleResult> {
         '--max-life-ms',
         String(120_000 + p.settleMs + p.windowMs),
         ...(needSourceAddresses ? ['--local-address', `127.0.0.${2 + w}`] : []),
+        ...(p.kind === 'bare' ? ['--no-register'] : []),
       ];
       const child = startNode({ nodeArgs: args, cpus: p.pin.generatorCpus, openFiles: count + 1_000, stdin: 'pipe' });
       workers.push({ child, stderr: tail(child.stderr as NodeJS.ReadableStream) });
@@ -149,6 +154,7 @@ export async function idleRun(p: IdleParams): Promise<IdleResult> {
       const state = exit === null ? 'server still running' : `server exited (${exit}): ${server.stderr().trim().slice(-300)}`;
       return {
         clients: n,
+        kind: p.kind,
         skipped: true,
         reason: `only ${ready} of ${n} clients registered (${lastError || 'no error reported'}; ${state})`,
       };
@@ -159,19 +165,21 @@ export async function idleRun(p: IdleParams): Promise<IdleResult> {
     const s0 = await allStats(workers);
     const cpu0 = cpuSeconds(server.pid);
     const t0 = performance.now();
-    await sleep(p.windowMs);
+    await sleep(p.kind === 'bare' ? 100 : p.windowMs);
     const cpu1 = cpuSeconds(server.pid);
     const seconds = (performance.now() - t0) / 1000;
     const s1 = await allStats(workers);
     const rounds = (seconds * 1000) / p.pingMs;
+    const cpuSecondsUsed = cpu1 - cpu0;
     return {
       clients: n,
+      kind: p.kind,
       skipped: false,
       rssBeforeKiB: rssBefore,
       rssAfterKiB: rssAfter,
       rssPerClientBytes: ((rssAfter - rssBefore) * 1024) / n,
-      cpuPerRoundMs: ((cpu1 - cpu0) * 1000) / rounds,
-      serverCpuPct: ((cpu1 - cpu0) / seconds) * 100,
+      cpuPerRoundMs: p.kind === 'bare' ? NaN : (cpuSecondsUsed * 1000) / rounds,
+      serverCpuPct: p.kind === 'bare' ? NaN : (cpuSecondsUsed / seconds) * 100,
       pingsPerClient: (s1.pings - s0.pings) / n,
       openAtEnd: s1.open,
       workers: workerCount,

@@ -119,12 +119,14 @@ export interface SpawnSpec {
   readonly openFiles: number;
   /** stdin of the child: a pipe (for commands) or ignored. */
   readonly stdin: 'pipe' | 'ignore';
+  /** A command that runs the rest (e.g. `nice -n 19`), after taskset and before bash. */
+  readonly prefix?: readonly string[];
 }
 
 /** Starts `node …` through bash (for `ulimit`) and optionally taskset; the pid is node's (exec). */
 export function startNode(spec: SpawnSpec): ChildProcess {
   const script = `ulimit -n ${spec.openFiles} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`;
-  const argv = ['bash', '-c', script, 'bash', process.execPath, ...spec.nodeArgs];
+  const argv = [...(spec.prefix ?? []), 'bash', '-c', script, 'bash', process.execPath, ...spec.nodeArgs];
   const [cmd, ...args] = spec.cpus === '' ? argv : ['taskset', '-c', spec.cpus, ...argv];
   const child = spawn(cmd as string, args, { cwd: ROOT, stdio: [spec.stdin, 'pipe', 'pipe'] });
   if (child.pid !== undefined) {

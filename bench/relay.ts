@@ -9,6 +9,15 @@
  * Each line is `{"cmd":"comm","s":<seq>,"t":<ns since run start>,"p":"xxx…"}` padded
  * to exactly `payload` bytes including its `\n`.
  *
+ * Two ways to offer load: **saturation** (`rate` 0: each sender refills its window as
+ * soon as its receiver reads, a closed loop) and **paced** (`rate` > 0: lines/s in
+ * total, spread over the senders on a 2 ms tick, an open loop; a sender never holds
+ * more than a cap in flight, and lines it could not send are counted as not
+ * offered; the cap is {@link PACED_MAX_IN_FLIGHT} lines and 1 MiB).
+ * The server's CPU per relayed line comes from the OS
+ * (`/proc/<pid>/stat` utime + stime over the measured window) divided by the lines
+ * delivered in that window.
+ *
  * @module
  */
 import { availableParallelism } from 'node:os';
@@ -41,6 +50,10 @@ export interface RelayParams {
   readonly measureMs: number;
   /** Longest wait for in-flight messages after sending stops, ms. */
   readonly drainMs: number;
+  /** Offered load in lines/s over all pairs (paced), or 0 for saturation. */
+  readonly rate: number;
+  /** Called once every pair carries traffic (for a flood that others wait for). */
+  readonly onFlowing?: () => void;
 }
 
 /** What one run measured. */
@@ -55,7 +68,14 @@ export interface RelayRunResult {
   /** Send→receive latency percentiles of messages received in the window, µs. */
   readonly p50Us: number;
   readonly p99Us: number;
+  readonly p999Us: number;
   readonly maxUs: number;
+  /** Offered load (lines/s), 0 for saturation. */
+  readonly rate: number;
+  /** Paced mode: lines due that a sender could not send (its in-flight cap was reached), whole run. */
+  readonly shed: number;
+  /** Server CPU time per line delivered in the window, µs (OS user + system time). */
+  readonly serverCpuUsPerLine: number;
   /** Whole-run totals (warm-up and drain included). */
   readonly sent: number;
   readonly received: number;
@@ -92,6 +112,12 @@ const NINE = 0x39;
 /** `,"t":` between the two numbers. */
 const T_GAP = 5;
 const MAX_SAMPLES = 4_000_000;
+/** Paced mode: most lines one sender may have in flight (beyond it, due lines are not sent)… */
+export const PACED_MAX_IN_FLIGHT = 1_024;
+/** …and at most this many bytes, so that long lines do not pile up megabytes. */
+const PACED_MAX_IN_FLIGHT_BYTES = 1 << 20;
+/** Paced mode: the sending tick, ms. */
+const PACE_TICK_MS = 2;
 let samples: Float64Array | undefined;
 let runCounter = 0;
 /** The machine's CPUs (read before this process pins itself to fewer). */
@@ -164,17 +190,46 @@ export async function relayRun(target: RelayTarget, p: RelayParams): Promise<Rel
   let outOfOrder = 0;
   let corrupt = 0;
 
+  const lineOf = (seq: number, t: number): string => {
+    const head = `${HEAD}${seq},"t":${t},"p":"`;
+    return head + pad.slice(0, Math.max(0, p.payload - head.length - 3)) + '"}\n';
+  };
+  /** Saturation: tops the sender's window up. */
   const fill = (f: Flow): void => {
+    if (p.rate > 0) return;
     const n = p.window - (f.sent - f.received);
     if (!sending || n <= 0) return;
     const t = nowNs();
     let text = '';
-    for (let k = 0; k < n; k++) {
-      const head = `${HEAD}${f.sent + k},"t":${t},"p":"`;
-      text += head + pad.slice(0, Math.max(0, p.payload - head.length - 3)) + '"}\n';
-    }
+    for (let k = 0; k < n; k++) text += lineOf(f.sent + k, t);
     f.sent += n;
     f.sender.write(text);
+  };
+  const maxInFlight = Math.min(PACED_MAX_IN_FLIGHT, Math.max(16, Math.floor(PACED_MAX_IN_FLIGHT_BYTES / p.payload)));
+  /** Paced: every tick, the lines due since the start, round robin over the senders. */
+  let due = 0;
+  let notOffered = 0;
+  let next = 0;
+  const pace = (): void => {
+    if (!sending) return;
+    const t = nowNs();
+    const target = Math.floor((t / 1e9) * p.rate);
+    let owed = target - due;
+    due = target;
+    const share = Math.ceil(owed / flows.length);
+    for (let k = 0; k < flows.length && owed > 0; k++) {
+      const f = flows[next] as Flow;
+      next = (next + 1) % flows.length;
+      const want = Math.min(share, owed);
+      owed -= want;
+      const n = Math.min(want, maxInFlight - (f.sent - f.received));
+      if (n < want) notOffered += want - Math.max(0, n);
+      if (n <= 0) continue;
+      let text = '';
+      for (let j = 0; j < n; j++) text += lineOf(f.sent + j, t);
+      f.sent += n;
+      f.sender.write(text);
+    }
   };
 
   for (const f of flows) {
@@ -195,6 +250,8 @@ export async function relayRun(target: RelayTarget, p: RelayParams): Promise<Rel
   }
 
   for (const f of flows) fill(f);
+  const pacer = p.rate > 0 ? setInterval(pace, PACE_TICK_MS) : undefined;
+  p.onFlowing?.();
 
   const deadline = Date.now() + p.warmupMs + p.measureMs + p.drainMs + 30_000;
   await new Promise((resolve) => setTimeout(resolve, p.warmupMs));
@@ -212,6 +269,7 @@ export async function relayRun(target: RelayTarget, p: RelayParams): Promise<Rel
   const self1 = process.cpuUsage(self0);
   const box1 = machineJiffies();
   sending = false;
+  if (pacer !== undefined) clearInterval(pacer);
 
   await until(() => flows.every((f) => f.received === f.sent) || Date.now() > deadline, p.drainMs, 'in-flight messages').catch(
     () => undefined,
@@ -227,7 +285,7 @@ export async function relayRun(target: RelayTarget, p: RelayParams): Promise<Rel
 
   const seconds = (tEnd - tStart) / 1e9;
   const delivered = rec1 - rec0;
-  const [p50, p99, max] = percentiles(buf, nSamples, [0.5, 0.99, 1]);
+  const [p50, p99, p999, max] = percentiles(buf, nSamples, [0.5, 0.99, 0.999, 1]);
   return {
     delivered,
     seconds,
@@ -235,7 +293,11 @@ export async function relayRun(target: RelayTarget, p: RelayParams): Promise<Rel
     mbPerSec: (delivered * p.payload) / seconds / 1e6,
     p50Us: p50 as number,
     p99Us: p99 as number,
+    p999Us: p999 as number,
     maxUs: max as number,
+    rate: p.rate,
+    shed: notOffered,
+    serverCpuUsPerLine: delivered === 0 ? NaN : ((cpu1 - cpu0) * 1e6) / delivered,
     sent,
     received: receivedTotal,
     lost: sent - receivedTotal,
