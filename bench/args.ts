@@ -32,6 +32,8 @@ export interface BenchOptions {
   readonly floodPairs: number;
   /** Probe window of the fairness scenario (idle, then flooded), ms each. */
   readonly fairnessMs: number;
+  /** Extra node flags for our server (e.g. `--max-semi-space-size=1`), to price a V8 flag. */
+  readonly serverNodeFlags: readonly string[];
   /** Where the SVG pictures go ('' for none). */
   readonly svgDir: string;
   /** Run our server from `src` (tsx) or from `dist` (after `npm run build`). */
@@ -60,6 +62,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --epoch-sizes LIST    clients re-paired in the epoch scenario (default 10000,50000)
   --flood-pairs N       fairness: pairs flooding at saturation (default 10)
   --fairness-ms N       fairness: probe window, idle and flooded (default 3000; --quick 1500)
+  --server-node-flags S node flags for our server, space-separated (e.g. "--max-semi-space-size=1")
   --svg-dir DIR         write the SVG pictures there (default bench/out; '' for none)
   --server source|build run our server from src (tsx, default) or dist (npm run build first)
   --no-pin              do not pin processes with taskset
@@ -103,6 +106,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     floodPairs: 10,
     fairnessMs: quick ? 1_500 : 3_000,
     svgDir: 'bench/out',
+    serverNodeFlags: [] as readonly string[],
     server: 'source' as 'source' | 'build',
     pin: true,
     profileDir: '',
@@ -145,6 +149,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         break;
       case '--fairness-ms':
         o.fairnessMs = int(value(), name, 200);
+        break;
+      case '--server-node-flags':
+        o.serverNodeFlags = value().split(' ').filter((f) => f !== '');
+        if (o.serverNodeFlags.some((f) => !f.startsWith('--'))) throw new Error('--server-node-flags takes node flags (--…)');
         break;
       case '--svg-dir':
         o.svgDir = value();

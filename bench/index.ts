@@ -103,7 +103,7 @@ function limitFlags(o: BenchOptions): LimitFlags {
 function ourServerArgs(o: BenchOptions, extra: readonly string[] = []): string[] {
   const entry = cliEntry(o);
   const profile = o.profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', o.profileDir];
-  return [...profile, ...entry, 'start', '--host', '127.0.0.1', '--port', '0', '--epoch-ms', String(EPOCH_MS), '--quiet', ...extra];
+  return [...o.serverNodeFlags, ...profile, ...entry, 'start', '--host', '127.0.0.1', '--port', '0', '--epoch-ms', String(EPOCH_MS), '--quiet', ...extra];
 }
 
 function baselineArgs(name = 'baseline-server'): string[] {
@@ -380,8 +380,9 @@ async function run(o: BenchOptions): Promise<void> {
 
   // Tables.
   const runsNote = `median [min–max] of ${o.runs} run(s)`;
+  const nodeFlagsNote = o.serverNodeFlags.length === 0 ? '' : `, our server's node flags: ${o.serverNodeFlags.join(' ')}`;
   console.log(
-    `chat-roulette bench — ${new Date().toISOString()}, node ${process.version}, ${pin.cpus} CPUs (${cpuModel()}), ${pin.note}, server from ${o.server}${limitNote}; load average ${loadBefore} before, ${loadNow()} after`,
+    `chat-roulette bench — ${new Date().toISOString()}, node ${process.version}, ${pin.cpus} CPUs (${cpuModel()}), ${pin.note}, server from ${o.server}${nodeFlagsNote}${limitNote}; load average ${loadBefore} before, ${loadNow()} after`,
   );
   if (scan.length > 0) {
     printTable('scan (in process: validating one relayed comm line; median of the timed batches)', [
@@ -598,6 +599,7 @@ async function run(o: BenchOptions): Promise<void> {
     pinningNote: pin.note,
     loadAverage: { before: loadBefore, after: loadNow() },
     server: o.server,
+    serverNodeFlags: o.serverNodeFlags,
     serverFlags: { all: limits.all, relay: limits.relay },
     runs: o.runs,
     quick: o.quick,
