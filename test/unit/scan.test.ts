@@ -215,6 +215,8 @@ test('scan: the fast path (bytes) and the ordinary path (strings) answer every l
     objectText,
     fc.tuple(uco, fc.jsonValue({ maxDepth: 2 })).map(([u, v]) => `{"cmd":"comm","uco":${u},"v":${JSON.stringify(v) ?? 'null'}}`),
     fc.jsonValue({ maxDepth: 2 }).map((v) => `{"cmd":"comm","v":${JSON.stringify(v) ?? 'null'}}`),
+    // Long lines: since issue 14 they take the fast path too.
+    fc.tuple(uco, longContent, fc.constantFrom('', '\t', ' ')).map(([u, p, space]) => `{"cmd":"comm",${space}"uco":${u},"p":${JSON.stringify(p)}}`),
   );
   const step = fc.tuple(commLine.filter((l) => !l.includes('\n')), fc.integer({ min: 0, max: 400 }));
   fc.assert(
