@@ -118,6 +118,8 @@ export async function idleRun(p: IdleParams): Promise<IdleResult> {
     const perWorkerCap = 12_500;
     const workerCount = Math.max(1, Math.ceil(n / perWorkerCap));
     const needSourceAddresses = n > 20_000;
+    // Registering is slow on a loaded machine: 60 s plus 20 ms per client of a worker.
+    const readyTimeoutMs = 60_000 + 20 * Math.ceil(n / workerCount);
     const started = Date.now();
     for (let w = 0; w < workerCount; w++) {
       const count = Math.floor(n / workerCount) + (w < n % workerCount ? 1 : 0);
@@ -133,14 +135,14 @@ export async function idleRun(p: IdleParams): Promise<IdleResult> {
         '--tag',
         `i${w}x`,
         '--max-life-ms',
-        String(120_000 + p.settleMs + p.windowMs),
+        String(readyTimeoutMs + 60_000 + p.settleMs + p.windowMs),
         ...(needSourceAddresses ? ['--local-address', `127.0.0.${2 + w}`] : []),
         ...(p.kind === 'bare' ? ['--no-register'] : []),
       ];
       const child = startNode({ nodeArgs: args, cpus: p.pin.generatorCpus, openFiles: count + 1_000, stdin: 'pipe' });
       workers.push({ child, stderr: tail(child.stderr as NodeJS.ReadableStream) });
     }
-    const readies = await Promise.all(workers.map((w) => waitForLine(w.child, /\{"ready".*\}/, 120_000, w.stderr)));
+    const readies = await Promise.all(workers.map((w) => waitForLine(w.child, /\{"ready".*\}/, readyTimeoutMs, w.stderr)));
     const registerSeconds = (Date.now() - started) / 1000;
     let ready = 0;
     let lastError = '';

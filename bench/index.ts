@@ -237,7 +237,8 @@ async function runIdle(o: BenchOptions, pin: Pinning, limits: LimitFlags): Promi
     for (let r = 0; r < o.idleRuns; r++) {
       for (const kind of ['ours', 'bare'] as const) {
         log(`idle ${kind}: ${n} clients, run ${r + 1}`);
-        const result = await idleRun({
+        // A failed point (a timeout on a loaded machine) is reported, not the end of the scenario.
+        const result: IdleResult = await idleRun({
           clients: n,
           kind,
           serverArgs: kind === 'ours' ? ourServerArgs(o, [...limits.all, '--ping-ms', String(PING_MS)]) : baselineArgs('bare-server'),
@@ -245,7 +246,7 @@ async function runIdle(o: BenchOptions, pin: Pinning, limits: LimitFlags): Promi
           settleMs: o.idleSettleMs,
           windowMs: o.idleWindowMs,
           pin,
-        });
+        }).catch((err: unknown) => ({ clients: n, kind, skipped: true as const, reason: `failed: ${(err as Error).message.slice(0, 300)}` }));
         point[kind].push(result);
         point.load.push(load1());
         if (result.skipped) {
