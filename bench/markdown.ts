@@ -57,8 +57,8 @@ out.push('');
 if (r.scan.length > 0) {
   out.push(`| validating one \`comm\` line, in process | ${r.scan.map((s) => size(s.payload)).join(' | ')} |`);
   out.push(`| --- |${r.scan.map(() => ' ---: |').join('')}`);
-  out.push(`| before: \`JSON.parse(line.toString())\`, ns | ${r.scan.map((s) => n(s.parseNs)).join(' | ')} |`);
-  out.push(`| now: \`scanComm\`, ns | ${r.scan.map((s) => n(s.scanNs)).join(' | ')} |`);
+  out.push(`| \`JSON.parse(line.toString())\` (the path of every line over 192 B before issue 14), ns | ${r.scan.map((s) => n(s.parseNs)).join(' | ')} |`);
+  out.push(`| \`scanComm\` (now every length; up to 192 B the scanner is unchanged), ns | ${r.scan.map((s) => n(s.scanNs)).join(' | ')} |`);
   out.push('');
 }
 for (const payload of [...new Set(r.relay.map((p) => p.payload))]) {
