@@ -276,7 +276,7 @@ export class Engine implements MatchmakerSink {
       this.queue(conn, conn.pending, raw);
       return;
     }
-    if (this.relayShortComm(conn, raw)) return;
+    if (this.relayScannedComm(conn, raw)) return;
     // The connection has already dropped the "\r" and enforced maxLineBytes (PROTOCOL §1).
     const text = typeof raw === 'string' ? raw : raw.toString('utf8');
     if (BLANK.test(text)) return;
@@ -310,11 +310,11 @@ export class Engine implements MatchmakerSink {
   }
 
   /**
-   * The relay's fast path: a short comm line from a paired client whose uco, if
+   * The relay's fast path: a comm line from a paired client whose uco, if
    * present, is its own, goes to the peer without being decoded (src/core/scan.ts).
    * Returns false when the line must take the ordinary path (it took no token then).
    */
-  private relayShortComm(conn: Connection, raw: Buffer | string): boolean {
+  private relayScannedComm(conn: Connection, raw: Buffer | string): boolean {
     const peer = conn.peer;
     if (peer === undefined || typeof raw === 'string' || !this.relay.isOwnCommLine(conn, raw)) return false;
     // rateLimit: a comm takes a token; without one it is dropped and counted, unparsed.
