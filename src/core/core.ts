@@ -31,6 +31,8 @@ export interface ClientInfo {
   readonly lastSeen: number;
   /** The transport's remote address. */
   readonly remoteAddress: string | undefined;
+  /** Clock time at which the connection was opened. */
+  readonly connectedAt: number;
 }
 
 /**
@@ -171,6 +173,15 @@ export class RouletteCore extends EventEmitter<RouletteEvents> {
   }
 
   /**
+   * Clock time of the next scheduled epoch boundary, or `undefined` while stopped (or
+   * when the matchmaker does not schedule epochs itself). {@link RouletteCore.nextEpoch}
+   * does not move it.
+   */
+  get nextEpochAt(): number | undefined {
+    return this.#engine.matchmaker.counts().nextEpochAt;
+  }
+
+  /**
    * Starts a new epoch now (PROTOCOL §6), as the epoch timer does. Useful in tests
    * and for operators; the regular epoch timer keeps its schedule.
    */
@@ -212,6 +223,7 @@ export class RouletteCore extends EventEmitter<RouletteEvents> {
       peer: conn.peer?.uco,
       lastSeen: this.#engine.liveness.lastSeenAt(conn) ?? conn.openedAt,
       remoteAddress: conn.transport.remoteAddress,
+      connectedAt: conn.openedAt,
     };
   }
 }

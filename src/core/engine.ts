@@ -34,7 +34,7 @@ import type { Random } from './random.js';
 import { dropLine, hasToken, isExemptMessage, mayBeExempt, pendingReply, takeToken, type RateLimitReply } from './rate-limit.js';
 import { Registry } from './registry.js';
 import { Relay } from './relay.js';
-import { emptyErrorCounts, type RouletteStats } from './stats.js';
+import { emptyErrorCounts, relayedLineBucket, RELAYED_LINE_BYTES_BOUNDS, type RouletteStats } from './stats.js';
 import type { Transport } from './transport.js';
 
 const log = createDebug('chat-roulette:core');
@@ -88,6 +88,7 @@ export class Engine implements MatchmakerSink {
     relayedBytes: 0,
     connectionsOpened: 0,
     errors: emptyErrorCounts(),
+    relayedLineBytes: new Array<number>(RELAYED_LINE_BYTES_BOUNDS.length + 1).fill(0),
   };
 
   constructor(parts: EngineParts) {
@@ -454,6 +455,7 @@ export class Engine implements MatchmakerSink {
   relayed(from: Connection, to: Peer, bytes: number): void {
     this.counters.relayedMessages++;
     this.counters.relayedBytes += bytes;
+    (this.counters.relayedLineBytes[relayedLineBucket(bytes)] as number)++;
     if (this.events.listenerCount('relayed') > 0) this.events.emit('relayed', { from: from.uco as string, to: to.uco as string, bytes });
   }
 
@@ -507,6 +509,7 @@ export class Engine implements MatchmakerSink {
       relayedBytes: this.counters.relayedBytes,
       errors: { ...this.counters.errors },
       connectionsOpened: this.counters.connectionsOpened,
+      relayedLineBytes: [...this.counters.relayedLineBytes],
     };
   }
 }

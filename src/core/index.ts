@@ -28,5 +28,5 @@ export type {
   RemotePeer,
   Seat,
 } from './matchmaking/types.js';
-export type { RouletteStats } from './stats.js';
+export { RELAYED_LINE_BYTES_BOUNDS, type RouletteStats } from './stats.js';
 export type * from './events.js';

@@ -26,6 +26,22 @@ export interface RouletteStats {
   errors: Record<ErrorKind, number>;
   /** Connections ever opened. */
   connectionsOpened: number;
+  /**
+   * Relayed lines by size: `relayedLineBytes[i]` lines had at most
+   * {@link RELAYED_LINE_BYTES_BOUNDS}`[i]` bytes (and more than the bound before);
+   * the last entry counts the lines above every bound. Not cumulative.
+   */
+  relayedLineBytes: number[];
+}
+
+/** Upper bounds, in bytes, of the buckets of {@link RouletteStats.relayedLineBytes}. */
+export const RELAYED_LINE_BYTES_BOUNDS: readonly number[] = Object.freeze([64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576]);
+
+/** The index in {@link RouletteStats.relayedLineBytes} of a line of `bytes` bytes. */
+export function relayedLineBucket(bytes: number): number {
+  let i = 0;
+  while (i < RELAYED_LINE_BYTES_BOUNDS.length && bytes > (RELAYED_LINE_BYTES_BOUNDS[i] as number)) i++;
+  return i;
 }
 
 /** A zeroed error counter. */

@@ -5,6 +5,7 @@ import {
   DEFAULTS,
   ManualClock,
   MemoryConnection,
+  RELAYED_LINE_BYTES_BOUNDS,
   RouletteCore,
   RouletteError,
   seededRandom,
@@ -187,13 +188,16 @@ test('stats(): connections, clients, pairs, epochs, relayed counters, errors by 
       'rate limited': 0,
     },
     connectionsOpened: 5,
+    // Both relayed lines are at most 64 bytes: the first bucket.
+    relayedLineBytes: [2, 0, 0, 0, 0, 0, 0, 0, 0],
   });
   stats.errors.failed = 99;
   assert.equal(h.core.stats().errors.failed, 0, 'a snapshot, not a live view');
 });
 
-test('clients() and client(): registration order, peer, lastSeen, remote address', () => {
+test('clients() and client(): registration order, peer, lastSeen, remote address, connectedAt', () => {
   const h = harness();
+  h.clock.advance(10);
   const a = new MemoryConnection(h.core, { remoteAddress: '1.2.3.4:1' });
   a.send({ cmd: 'connect', uco: 'a', session: 'S' });
   h.clock.advance(50);
@@ -201,8 +205,8 @@ test('clients() and client(): registration order, peer, lastSeen, remote address
   h.clock.advance(100);
   a.send({ cmd: 'pong' });
   assert.deepEqual(h.core.clients(), [
-    { uco: 'a', session: 'S', connectionId: 1, peer: 'b', lastSeen: 150, remoteAddress: '1.2.3.4:1' },
-    { uco: 'b', session: '', connectionId: 2, peer: 'a', lastSeen: 50, remoteAddress: 'memory' },
+    { uco: 'a', session: 'S', connectionId: 1, peer: 'b', lastSeen: 160, remoteAddress: '1.2.3.4:1', connectedAt: 10 },
+    { uco: 'b', session: '', connectionId: 2, peer: 'a', lastSeen: 60, remoteAddress: 'memory', connectedAt: 60 },
   ]);
   assert.deepEqual(h.core.client('b'), h.core.clients()[1]);
   assert.equal(h.core.client('zz'), undefined);
@@ -325,6 +329,33 @@ test('disconnect(handle, reason) sends the given exit reason', () => {
   const a = h.client('a');
   h.core.disconnect(a.handle, 'slow consumer');
   assert.equal(a.lines.at(-1), exitLine('slow consumer'));
+});
+
+test('stats().relayedLineBytes: lines counted in the bucket of RELAYED_LINE_BYTES_BOUNDS they fall in', () => {
+  const h = harness({ maxLineBytes: 300_000 });
+  const [a] = h.pair('a', 'b');
+  const line = (bytes: number) => `{"cmd":"comm","p":"${'x'.repeat(bytes - 21)}"}`;
+  for (const bytes of [64, 65, 256, 257, 1024, 4097, 262_144, 262_145]) {
+    assert.equal(Buffer.byteLength(line(bytes)), bytes);
+    a.send(line(bytes));
+  }
+  assert.deepEqual(RELAYED_LINE_BYTES_BOUNDS, [64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576]);
+  assert.deepEqual(h.core.stats().relayedLineBytes, [1, 2, 2, 0, 1, 0, 1, 1, 0]);
+});
+
+test('nextEpochAt: the clock time of the next scheduled boundary; undefined while stopped; nextEpoch() does not move it', () => {
+  const clock = new ManualClock(5);
+  const core = new RouletteCore({ clock, epochMs: 1000 });
+  assert.equal(core.nextEpochAt, undefined);
+  core.start();
+  assert.equal(core.nextEpochAt, 1005);
+  clock.advance(300);
+  core.nextEpoch();
+  assert.equal(core.nextEpochAt, 1005);
+  clock.advance(700);
+  assert.equal(core.nextEpochAt, 2005);
+  core.stop();
+  assert.equal(core.nextEpochAt, undefined);
 });
 
 test('pairFreeClients() pairs free clients at once', () => {

@@ -139,7 +139,8 @@ class LocalMatchmaker implements Matchmaker {
   }
 
   counts(): MatchmakerCounts {
-    return { clients: this.clients.size, pairs: this.pairs, epoch: this.epoch };
+    const nextEpochAt = this.epochTimer === undefined ? undefined : this.nextEpochAt;
+    return { clients: this.clients.size, pairs: this.pairs, epoch: this.epoch, nextEpochAt };
   }
 
   /** A registered client waits for a peer: it is paired within `pairDelayMs`. */

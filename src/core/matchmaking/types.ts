@@ -130,6 +130,8 @@ export interface MatchmakerCounts {
   readonly pairs: number;
   /** The epoch number (0 before the first boundary). */
   readonly epoch: number;
+  /** Clock time of the next scheduled epoch boundary, when this matchmaker schedules them and runs. */
+  readonly nextEpochAt?: number | undefined;
 }
 
 /** What a core gives the matchmaker it creates. */
