@@ -149,6 +149,19 @@ export class RouletteCore extends EventEmitter<RouletteEvents> {
     if (conn !== undefined && conn.handle === handle) this.#engine.close(conn, reason);
   }
 
+  /**
+   * Closes the connection of a registered client, by uco, as
+   * {@link RouletteCore.disconnect} does (for operators, who hold no handle).
+   *
+   * @returns whether a client with that uco was registered.
+   */
+  disconnectClient(uco: string, reason: ExitReason = 'server shutdown'): boolean {
+    const seat = this.#engine.matchmaker.lookup(uco);
+    if (seat === undefined) return false;
+    this.#engine.close(seat as Connection, reason);
+    return true;
+  }
+
   // ── queries ─────────────────────────────────────────────────────────────────
 
   /** A snapshot of counters and sizes. */

@@ -358,6 +358,20 @@ test('nextEpochAt: the clock time of the next scheduled boundary; undefined whil
   assert.equal(core.nextEpochAt, undefined);
 });
 
+test('disconnectClient(uco, reason): closes that client with the exit reason; false for an unknown uco', () => {
+  const h = harness();
+  const [a, b] = h.pair('a', 'b');
+  b.take();
+  assert.equal(h.core.disconnectClient('zz'), false);
+  assert.equal(h.core.disconnectClient('a'), true);
+  assert.equal(a.lines.at(-1), exitLine('server shutdown'));
+  assert.equal(a.closedBy, 'server');
+  assert.equal(h.core.client('a'), undefined);
+  assert.equal(h.core.client('b')?.peer, undefined);
+  h.core.disconnectClient('b', 'timeout');
+  assert.equal(b.lines.at(-1), exitLine('timeout'));
+});
+
 test('pairFreeClients() pairs free clients at once', () => {
   const h = harness();
   const a = h.client('a');
