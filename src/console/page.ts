@@ -38,6 +38,7 @@ export function renderPage(options: PageOptions): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${title}</title>
 <style nonce="${options.nonce}">${STYLE}</style>
 </head>
@@ -69,7 +70,7 @@ export function renderPage(options: PageOptions): string {
   <section>
     <h2>Clients <small id="clients-note"></small></h2>
     <div class="scroll"><table id="clients">
-      <thead><tr><th>uco</th><th>session</th><th>address</th><th class="n">connected</th><th class="n">last pong</th><th>peer</th></tr></thead>
+      <thead><tr><th>uco</th><th class="opt">session</th><th class="opt">address</th><th class="n">connected</th><th class="n">last pong</th><th>peer</th></tr></thead>
       <tbody></tbody>
     </table></div>
   </section>
@@ -146,7 +147,7 @@ tfoot td { font-weight: 600; }
 .group { display: inline-flex; gap: .25rem; }
 input { width: 7rem; padding: .35rem; border: 1px solid var(--line); border-radius: 6px; background: var(--card); color: var(--fg); }
 button { padding: .35rem .7rem; border: 1px solid var(--accent); border-radius: 6px; background: var(--accent); color: #fff; cursor: pointer; }
-@media (max-width: 520px) { main { padding: 0 .5rem 2rem; } th, td { padding: .3rem .4rem; } .value { font-size: 1.3rem; } }
+@media (max-width: 520px) { .opt { display: none; } td.wrap { min-width: 11rem; } main { padding: 0 .5rem 2rem; } th, td { padding: .3rem .4rem; } .value { font-size: 1.3rem; } }
 `;
 
 const SCRIPT = `
@@ -182,7 +183,7 @@ const SCRIPT = `
     var extra = v.counts.clients - v.clients.length;
     $('clients-note').textContent = extra > 0 ? '(first ' + num(v.clients.length) + ' of ' + num(v.counts.clients) + ')' : '';
     replace(document.querySelector('#clients tbody'), v.clients.length === 0 ? [row([td('no clients yet', 'empty')])] : v.clients.map(function (c) {
-      var tr = row([td(c.uco), td(c.session), td(c.address || ''), td(ago(c.connectedMs), 'n connected'), td(ago(c.lastPongMs), 'n pong'), td(c.peer || '–')]);
+      var tr = row([td(c.uco), td(c.session, 'opt'), td(c.address || '', 'opt'), td(ago(c.connectedMs), 'n connected'), td(ago(c.lastPongMs), 'n pong'), td(c.peer || '–')]);
       tr.dataset.uco = c.uco; tr.dataset.c = c.connectedMs; tr.dataset.p = c.lastPongMs;
       return tr;
     }));
@@ -202,7 +203,7 @@ const SCRIPT = `
     $('grading-peers').textContent = '(reference peer ' + g.peers.join(', ') + ')';
     replace(document.querySelector('#grading tbody'), g.students.length === 0 ? [row([td('no rounds yet', 'empty')])] : g.students.map(function (s) {
       var f = s.lastFailure;
-      var tr = row([td(s.uco), td(s.rounds, 'n'), td(s.successful, 'n ok'), td(s.failed, s.failed > 0 ? 'n bad' : 'n'), td(s.incomplete, 'n'),
+      var tr = row([td(s.uco), td(s.rounds, 'n'), td(s.successful, s.successful > 0 ? 'n ok' : 'n'), td(s.failed, s.failed > 0 ? 'n bad' : 'n'), td(s.incomplete, 'n'),
         td(f ? f.step + ': ' + f.reason + ' (' + f.peer + ' round ' + f.round + ')' : '', 'wrap')]);
       tr.dataset.uco = s.uco; return tr;
     }));
