@@ -147,7 +147,14 @@ tfoot td { font-weight: 600; }
 .group { display: inline-flex; gap: .25rem; }
 input { width: 7rem; padding: .35rem; border: 1px solid var(--line); border-radius: 6px; background: var(--card); color: var(--fg); }
 button { padding: .35rem .7rem; border: 1px solid var(--accent); border-radius: 6px; background: var(--accent); color: #fff; cursor: pointer; }
-@media (max-width: 520px) { .opt { display: none; } td.wrap { min-width: 11rem; } main { padding: 0 .5rem 2rem; } th, td { padding: .3rem .4rem; } .value { font-size: 1.3rem; } }
+@media (max-width: 520px) {
+  .opt { display: none; }
+  #grading tr { display: grid; grid-template-columns: 5.5rem repeat(4, 1fr); border-bottom: 1px solid var(--line); }
+  #grading th, #grading td { border-bottom: none; }
+  #grading th:last-child { display: none; }
+  #grading td.wrap { grid-column: 1 / -1; min-width: 0; padding-top: 0; color: var(--muted); }
+  #grading td.wrap:empty { display: none; }
+  main { padding: 0 .5rem 2rem; } th, td { padding: .3rem .4rem; } .value { font-size: 1.3rem; } }
 `;
 
 const SCRIPT = `
