@@ -66,16 +66,8 @@ describe('console in headless Chromium', { skip }, () => {
 
     lab.goodStudent('409123');
     await page.waitForSelector('#clients tr[data-uco="409123"]', WAIT);
-    await page.waitForFunction(
-      ([a, b]) => [...document.querySelectorAll('#pairs li')].some((li) => li.textContent === `${a} ⇄ ${b}`),
-      [REFERENCE_UCO, '409123'],
-      WAIT,
-    );
-    await page.waitForFunction(
-      () => document.querySelector('#grading tr[data-uco="409123"] td.ok')?.textContent === '1',
-      undefined,
-      WAIT,
-    );
+    await page.locator('#pairs li', { hasText: `${REFERENCE_UCO} ⇄ 409123` }).waitFor(WAIT);
+    await page.locator('#grading tr[data-uco="409123"] td.ok', { hasText: /^1$/ }).waitFor(WAIT);
 
     // The operator pairs the reference peer with a student who swapped the roles.
     lab.swappedStudent('409124');
@@ -83,12 +75,8 @@ describe('console in headless Chromium', { skip }, () => {
     await page.fill('#act-a', REFERENCE_UCO);
     await page.fill('#act-b', '409124');
     await page.click('#act-pair');
-    await page.waitForFunction(() => document.querySelector('#act-result')?.textContent?.startsWith('done'), undefined, WAIT);
-    await page.waitForFunction(
-      () => /roles probably swapped/.test(document.querySelector('#grading tr[data-uco="409124"]')?.textContent ?? ''),
-      undefined,
-      WAIT,
-    );
+    await page.locator('#act-result', { hasText: /^done: / }).waitFor(WAIT);
+    await page.locator('#grading tr[data-uco="409124"]', { hasText: 'roles probably swapped' }).waitFor(WAIT);
     assert.deepEqual(lab.actions.map((a) => a.action), ['pair']);
     assert.equal(await page.textContent('#grading tr[data-uco="409124"] td.bad'), '1');
     assert.equal(await page.textContent('#grading tr[data-uco="409123"] td.ok'), '1');
@@ -97,7 +85,8 @@ describe('console in headless Chromium', { skip }, () => {
     await page.screenshot({ path: join(ARTIFACTS, 'console-desktop.png'), fullPage: true });
 
     await page.setViewportSize({ width: 390, height: 844 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    // A string: the test is compiled without the DOM library.
+    const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
     assert.ok(overflow <= 0, `the page fits a phone's width (overflow ${overflow}px); wide tables scroll inside their box`);
     await page.screenshot({ path: join(ARTIFACTS, 'console-phone.png'), fullPage: true });
     await context.close();
