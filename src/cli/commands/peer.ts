@@ -14,12 +14,12 @@ import {
   JDK_GROUP_BITS,
   runReferencePeer,
   type DhGroupBits,
-  type DhRoundEvent,
   type ReferencePeerHandle,
 } from '../../testing/dh/index.js';
 import { parseNonNegativeInteger } from '../args.js';
 import { EXIT, type CliIo, type Command } from '../command.js';
-import { createLogger, type Logger } from '../log.js';
+import { describeRound } from '../console.js';
+import { createLogger } from '../log.js';
 
 /** Default server host of `peer` (a client: the local machine). */
 const DEFAULT_HOST = '127.0.0.1';
@@ -180,14 +180,6 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
   log.error(`connection closed${outcome.error === undefined ? '' : `: ${outcome.error.message}`}`);
   return EXIT.failure;
-}
-
-function describeRound(event: DhRoundEvent, log: Logger): void {
-  const who = `round ${event.round} with ${event.student} (${event.role})`;
-  if (event.event === 'pair') log.info(`${who}: started`);
-  else if (event.event === 'finish') log.info(`${who}: ok`);
-  else if (event.event === 'fail') log.warn(`${who} failed at ${event.step ?? '?'}: ${event.reason ?? ''}`);
-  else if (event.event === 'incomplete') log.info(`${who} incomplete at ${event.step ?? '?'}: ${event.reason ?? ''}`);
 }
 
 /** `chat-roulette peer`. */
