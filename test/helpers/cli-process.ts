@@ -59,12 +59,12 @@ export class ServerProcess {
   exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  /** Starts `chat-roulette start --host 127.0.0.1 --port 0 ...extra` from source. */
-  constructor(extra: readonly string[] = []) {
+  /** Starts `chat-roulette start --host 127.0.0.1 --port 0 ...extra` from source, with `env` added to the environment. */
+  constructor(extra: readonly string[] = [], env: Readonly<Record<string, string>> = {}) {
     this.child = spawn(
       process.execPath,
       ['--conditions=source', '--import', 'tsx', 'src/cli/main.ts', 'start', '--host', '127.0.0.1', '--port', '0', ...extra],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     this.child.stdout?.setEncoding('utf8').on('data', (t: string) => (this.stdout += t));
     this.child.stderr?.setEncoding('utf8').on('data', (t: string) => (this.stderr += t));
