@@ -55,7 +55,7 @@ class CountingResponse extends EventEmitter {
 }
 
 function openPage(dashboard: RouletteConsole): CountingResponse {
-  const req = Object.assign(new EventEmitter(), { method: 'GET', url: '/events', headers: {}, socket: {} });
+  const req = Object.assign(new EventEmitter(), { method: 'GET', url: '/events', headers: { host: '127.0.0.1' }, socket: {} });
   const res = new CountingResponse();
   dashboard(req as unknown as IncomingMessage, res as unknown as ServerResponse);
   return res;

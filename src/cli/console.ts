@@ -71,6 +71,8 @@ export interface ConsoleServerOptions {
   port: number;
   /** The access token, if any. */
   token: string | undefined;
+  /** `--http-public`: without a token, answer requests for any host name. */
+  publicAccess: boolean;
   /** Reference peers to grade. */
   referencePeers: readonly DhReferencePeer[];
 }
@@ -94,6 +96,7 @@ export interface ConsoleServer {
 export async function startConsoleServer(core: RouletteCore, options: ConsoleServerOptions, log: Logger): Promise<ConsoleServer | string> {
   const dashboard: RouletteConsole = createConsole(core, {
     token: options.token,
+    publicAccess: options.publicAccess,
     referencePeers: options.referencePeers,
     onAction: ({ action, ucos, remoteAddress }) =>
       log.info(`Operator: ${[action, ...ucos].join(' ')} (from ${remoteAddress ?? 'unknown address'})`),

@@ -82,6 +82,18 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
+ * Whether a request's `Host` header names a loopback host (`localhost:8080`,
+ * `127.0.0.1:8080`, `[::1]:8080`). A console without a token answers only those, so
+ * that a web page elsewhere cannot read it through DNS rebinding (its requests carry
+ * the page's own host name).
+ */
+export function loopbackHostHeader(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d*$/, '');
+  return isLoopbackHost(name);
+}
+
+/**
  * Why a console may not listen on `host`, or `undefined` when it may: without a
  * token it shows student ids to whoever connects, so only loopback is allowed unless
  * `publicAccess` says the operator wants it anyway.

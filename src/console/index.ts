@@ -24,7 +24,7 @@ import createDebug from 'debug';
 import type { RouletteCore } from '../core/core.js';
 import { RouletteError } from '../core/errors.js';
 import type { DhReferencePeer } from '../testing/dh/peer.js';
-import { AccessControl, sameOriginJson } from './auth.js';
+import { AccessControl, loopbackHostHeader, sameOriginJson } from './auth.js';
 import { GradingBoard } from './grading.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
 import { pagePolicy, renderPage } from './page.js';
@@ -83,6 +83,13 @@ export interface ConsoleOptions {
    * handler and there are no operator actions. @defaultValue `undefined`
    */
   token?: string | undefined;
+  /**
+   * Without a token, serve requests addressed to any host name. By default a console
+   * without a token answers only requests whose `Host` is a loopback name or address
+   * (`localhost`, `127.0.0.1`, `[::1]`), so that a web page elsewhere cannot read the
+   * student ids through DNS rebinding. Ignored with a token. @defaultValue `false`
+   */
+  publicAccess?: boolean;
   /**
    * Reference peers running in this process (e.g. `attachReferencePeer` of
    * `chat-roulette/testing` over `connectInProcess`): their rounds are graded live.
@@ -228,6 +235,10 @@ class ConsoleServer {
       return;
     }
     const access = this.access.check(req);
+    if (access === 'open' && this.options.publicAccess !== true && !loopbackHostHeader(req.headers.host)) {
+      send(res, 403, 'text/plain; charset=utf-8', 'This console has no token: it answers only on localhost, 127.0.0.1 or [::1].\n');
+      return;
+    }
     if (access === 'denied') {
       send(res, 401, 'text/plain; charset=utf-8', 'This console needs its token: open it once with ?token=<token>, or send Authorization: Bearer <token>.\n', {
         'www-authenticate': 'Bearer realm="chat-roulette console"',

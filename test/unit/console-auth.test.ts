@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
-import { AccessControl, bindRefusal, isLoopbackHost, sameOriginJson } from '../../src/console/auth.js';
+import { AccessControl, bindRefusal, isLoopbackHost, loopbackHostHeader, sameOriginJson } from '../../src/console/auth.js';
 
 function req(headers: Record<string, string>): IncomingMessage {
   return { headers } as unknown as IncomingMessage;
@@ -46,5 +46,14 @@ test('bindRefusal: without a token only loopback, unless public access is asked 
     assert.match(bindRefusal(host, { token: undefined, publicAccess: false }) ?? '', /refusing to serve the console on .* without a token/);
     assert.equal(bindRefusal(host, { token: 't', publicAccess: false }), undefined);
     assert.equal(bindRefusal(host, { token: undefined, publicAccess: true }), undefined);
+  }
+});
+
+test('loopbackHostHeader: a console without a token answers only Host headers naming loopback (DNS rebinding)', () => {
+  for (const host of ['localhost:8080', 'localhost', '127.0.0.1:8080', '127.0.0.1', '[::1]:8080', '[::1]', 'LOCALHOST:1']) {
+    assert.equal(loopbackHostHeader(host), true, host);
+  }
+  for (const host of [undefined, '', 'evil.example:8080', 'evil.example', '127.0.0.1.evil.example:80', '192.168.1.2:8080', '[::2]:80', 'localhost.evil:80']) {
+    assert.equal(loopbackHostHeader(host), false, String(host));
   }
 });

@@ -41,7 +41,7 @@ class FakeResponse extends EventEmitter {
   }
 }
 
-function request(method: string, url: string, headers: Record<string, string> = {}): { req: IncomingMessage; res: FakeResponse } {
+function request(method: string, url: string, headers: Record<string, string> = { host: '127.0.0.1:8080' }): { req: IncomingMessage; res: FakeResponse } {
   const req = Object.assign(new EventEmitter(), { method, url, headers, socket: { remoteAddress: '127.0.0.1' } });
   const res = new FakeResponse(req);
   return { req: req as unknown as IncomingMessage, res };
@@ -153,6 +153,24 @@ test('createConsole: /healthz is 200 while serving, 503 after shutdown(), when t
   h.core.stop();
   assert.equal(serve(other, '/healthz').status, 503);
   other.close();
+});
+
+test('createConsole: without a token, a request for another host name is refused (DNS rebinding), unless publicAccess', () => {
+  const h = harness();
+  const closed = createConsole(h.core);
+  const open = createConsole(h.core, { publicAccess: true });
+  for (const [dashboard, status] of [
+    [closed, 403],
+    [open, 200],
+  ] as const) {
+    const { req, res } = request('GET', '/api/state', { host: 'evil.example:8080' });
+    dashboard(req, res as unknown as ServerResponse);
+    assert.equal(res.status, status);
+    const health = request('GET', '/healthz', { host: 'evil.example:8080' });
+    dashboard(health.req, health.res as unknown as ServerResponse);
+    assert.equal(health.res.status, 200, '/healthz answers any host');
+    dashboard.close();
+  }
 });
 
 test('createConsole: invalid options throw ERR_INVALID_OPTION', () => {
