@@ -1,29 +1,43 @@
 /**
- * Live grading: the round events of in-process reference peers, kept in memory and
- * graded with the report's own {@link summarize}, so the page, `/metrics` and the
- * downloads agree with `chat-roulette report` on the same log.
+ * Live grading: each in-process reference peer's round log, written by the testing
+ * kit's own {@link writeRoundLog} into memory, read back line by line with
+ * {@link parseRoundEvent} and graded with {@link summarize} — so the page, `/metrics`
+ * and the downloads agree with `chat-roulette report` on the same log, whatever the
+ * log holds.
  *
  * @module
  */
-import type { DhRoundEvent } from '../testing/dh/events.js';
+import { Writable } from 'node:stream';
+import { writeRoundLog, type RoundLog } from '../testing/dh/log.js';
 import type { DhReferencePeer } from '../testing/dh/peer.js';
-import { formatReport, summarize, type DhReport } from '../testing/report.js';
+import { formatReport, parseRoundEvent, summarize, type DhReport } from '../testing/report.js';
 
-/** The round events of the reference peers, and their report. */
+/** One event of the log, as the report reads it. */
+type LogEvent = Exclude<ReturnType<typeof parseRoundEvent>, string>;
+
+/** The round logs of the reference peers, and their report. */
 export class GradingBoard {
-  private readonly events: DhRoundEvent[] = [];
+  private readonly lines: string[] = [];
+  private readonly events: LogEvent[] = [];
+  private readonly logs: RoundLog[] = [];
   private cached: DhReport | undefined;
-  private readonly onRound = (event: DhRoundEvent): void => {
-    this.events.push(event);
-    this.cached = undefined;
-    this.changed();
-  };
 
   constructor(
     private readonly peers: readonly DhReferencePeer[],
     private readonly changed: () => void,
   ) {
-    for (const peer of peers) peer.on('round', this.onRound);
+    for (const peer of peers) {
+      let rest = '';
+      const sink = new Writable({
+        write: (chunk: Buffer, _encoding, done) => {
+          const parts = (rest + chunk.toString('utf8')).split('\n');
+          rest = parts.pop() ?? '';
+          for (const line of parts) this.take(line);
+          done();
+        },
+      });
+      this.logs.push(writeRoundLog(peer, sink));
+    }
   }
 
   /** The ucos of the reference peers. */
@@ -42,13 +56,23 @@ export class GradingBoard {
     return formatReport(this.report());
   }
 
-  /** The round log as NDJSON, as the peer's `--log` writes it. */
+  /** The round log as NDJSON, as `--round-log` writes it. */
   ndjson(): string {
-    return this.events.map((event) => `${JSON.stringify(event)}\n`).join('');
+    return this.lines.map((line) => `${line}\n`).join('');
   }
 
   /** Stops listening to the peers. */
   close(): void {
-    for (const peer of this.peers) peer.off('round', this.onRound);
+    for (const log of this.logs) void log.close();
+  }
+
+  private take(line: string): void {
+    if (line.trim() === '') return;
+    const event = parseRoundEvent(line);
+    if (typeof event === 'string') return;
+    this.lines.push(line);
+    this.events.push(event);
+    this.cached = undefined;
+    this.changed();
   }
 }

@@ -73,7 +73,7 @@ function event(e: Partial<DhRoundEvent> & Pick<DhRoundEvent, 'event' | 'student'
   return { ts: '2026-12-04T10:00:00.000Z', peer: 'ref', role: 'initiator', ...e };
 }
 
-test('/metrics: every family scrapes cleanly and carries the core\'s numbers, the pair latency and line sizes, exits and DH rounds', () => {
+test('/metrics: every family scrapes cleanly and carries the core\'s numbers, the pair latency and line sizes, exits and DH rounds', async () => {
   const h = harness({ pairDelayMs: 100 });
   const peer = new DhReferencePeer({ uco: 'ref' });
   const grading = new GradingBoard([peer], () => undefined);
@@ -98,6 +98,8 @@ test('/metrics: every family scrapes cleanly and carries the core\'s numbers, th
   ]) {
     peer.emit('round', e);
   }
+  // The round log is written through a stream, like the --round-log file.
+  await new Promise((resolve) => setImmediate(resolve));
 
   const m = parseExposition(state.metrics({ sseClients: 2 }));
   const stats = h.core.stats();
