@@ -132,7 +132,7 @@ td.wrap { white-space: normal; min-width: 14rem; }
 th { font-weight: 600; font-size: .85rem; color: var(--muted); }
 .n { text-align: right; }
 tfoot td { font-weight: 600; }
-.ok { color: var(--ok); } .bad { color: var(--bad); }
+.ok { color: var(--ok); } .bad { color: var(--bad); } .late { color: #b45309; }
 #errors { background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
 .two { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 0 1.5rem; }
 .list { list-style: none; margin: 0; padding: 0; max-height: 16rem; overflow-y: auto; background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
@@ -237,8 +237,12 @@ const SCRIPT = `
     $('countdown').textContent = v.nextEpochInMs === null ? 'stopped' : 'next in ' + ago(Math.max(0, v.nextEpochInMs - d));
     document.querySelectorAll('#clients tbody tr').forEach(function (tr) {
       if (!tr.dataset.uco) return;
+      var pong = Number(tr.dataset.p) + d;
       tr.querySelector('.connected').textContent = ago(Number(tr.dataset.c) + d);
-      tr.querySelector('.pong').textContent = ago(Number(tr.dataset.p) + d);
+      var cell = tr.querySelector('.pong');
+      cell.textContent = ago(pong);
+      // Not answering pings: late after two missed pings, red near the timeout.
+      cell.className = 'n pong' + (pong > v.deadAfterMs / 2 ? ' bad' : pong > 2 * v.pingIntervalMs ? ' late' : '');
     });
   }
   setInterval(tick, 1000);

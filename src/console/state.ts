@@ -97,6 +97,10 @@ export interface ConsoleView {
   epoch: number;
   /** The epoch length, in ms. */
   epochMs: number;
+  /** The ping interval, in ms: a client whose last pong is older than two is late. */
+  pingIntervalMs: number;
+  /** A client whose last pong is this old is dropped (`timeout`), in ms. */
+  deadAfterMs: number;
   /** Time until the next epoch boundary, in ms, or `null` while stopped. */
   nextEpochInMs: number | null;
   /** Counters and sizes. */
@@ -193,6 +197,8 @@ export class ConsoleState {
       running: this.core.running,
       epoch: stats.epochs,
       epochMs: this.core.options.epochMs,
+      pingIntervalMs: this.core.options.pingIntervalMs,
+      deadAfterMs: this.core.options.deadAfterMs,
       nextEpochInMs: nextEpochAt === undefined ? null : Math.max(0, nextEpochAt - now),
       counts: {
         connections: stats.connections,

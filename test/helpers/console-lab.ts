@@ -27,6 +27,8 @@ export interface Lab {
   goodStudent(uco: string): ReferencePeerHandle;
   /** A student that sends dh1 although it is the responder (roles swapped). */
   swappedStudent(uco: string): Duplex;
+  /** A student that registers, then never answers a ping. */
+  silentStudent(uco: string): Duplex;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,13 @@ export async function openLab(
         if (message.cmd === 'ping') write({ cmd: 'pong' });
         if (message.cmd === 'pair') write({ cmd: 'comm', sub: 'dh1', dhpub: 'AAAA' });
       });
+      return socket;
+    },
+    silentStudent(uco) {
+      const socket = connectInProcess(core);
+      streams.push(socket);
+      socket.resume();
+      socket.write(`${JSON.stringify({ cmd: 'connect', uco, nonce: 1 })}\n`);
       return socket;
     },
     async close() {

@@ -3,7 +3,8 @@
  * `$CHROMIUM_PATH`), driven by playwright-core (which never downloads a browser).
  * The page opens with the one-time token, sees two clients connect and become a pair,
  * sees the in-process reference peer's DH round graded, pairs a second student with
- * the operator form and sees that round fail with its reason. Screenshots at desktop
+ * the operator form and sees that round fail with its reason, and sees a client that
+ * stops answering pings marked late. Screenshots at desktop
  * and phone widths are saved under test/artifacts/ (not committed).
  *
  * Each run starts with a fresh temporary profile (playwright's `launch`). Skipped when
@@ -78,6 +79,11 @@ describe('console in headless Chromium', { skip }, () => {
     await page.locator('#act-result', { hasText: /^done: / }).waitFor(WAIT);
     await page.locator('#grading tr[data-uco="409124"]', { hasText: 'roles probably swapped' }).waitFor(WAIT);
     assert.deepEqual(lab.actions.map((a) => a.action), ['pair']);
+
+    // A client that stops answering pings stands out (late after two missed pings).
+    lab.silentStudent('409999');
+    await page.locator('#clients tr[data-uco="409999"] td.pong.late').waitFor(WAIT);
+    assert.equal(await page.locator(`#clients tr[data-uco="${REFERENCE_UCO}"] td.pong.late`).count(), 0);
     assert.equal(await page.textContent('#grading tr[data-uco="409124"] td.bad'), '1');
     assert.equal(await page.textContent('#grading tr[data-uco="409123"] td.ok'), '1');
     assert.match((await page.textContent('#countdown')) ?? '', /^next in \d+ (s|min)/);
