@@ -17,6 +17,9 @@ import { Exposition } from './metrics.js';
 /** Upper bounds, in seconds, of the connect → pair latency histogram. */
 export const PAIR_LATENCY_BOUNDS: readonly number[] = Object.freeze([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]);
 
+/** The core's events that change the view without being counted here. */
+const CHANGE_EVENTS = ['connectionOpened', 'connectionClosed', 'protocolError', 'epochStarted'] as const;
+
 /** Sizes of the state, resolved from {@link ConsoleOptions}. */
 export interface StateLimits {
   /** Relay-rate sample period, in ms. */
@@ -151,16 +154,14 @@ export class ConsoleState {
     core.on('registered', onRegistered);
     core.on('unregistered', onUnregistered);
     core.on('paired', onPaired);
-    for (const name of ['unpaired', 'connectionOpened', 'connectionClosed', 'protocolError', 'epochStarted'] as const) {
-      core.on(name, onChange);
-    }
+    // Not `unpaired` (every end of a pair comes with an epoch, a new pair or a leave)
+    // and not `relayed` (an object per line): the counters come from stats().
+    for (const name of CHANGE_EVENTS) core.on(name, onChange);
     this.unsubscribe = () => {
       core.off('registered', onRegistered);
       core.off('unregistered', onUnregistered);
       core.off('paired', onPaired);
-      for (const name of ['unpaired', 'connectionOpened', 'connectionClosed', 'protocolError', 'epochStarted'] as const) {
-        core.off(name, onChange);
-      }
+      for (const name of CHANGE_EVENTS) core.off(name, onChange);
     };
     this.scheduleSample();
   }
