@@ -55,6 +55,8 @@ export async function startReferencePeer(
   }
   const handle: ReferencePeerHandle = attachReferencePeer(connectInProcess(core, { remoteAddress: 'in-process' }), {
     uco,
+    // In the server, the peer also sees students the server drops or refuses.
+    core,
     log: stream,
     onLogError: (error) => log.error(`cannot write --round-log ${roundLog ?? ''}: ${error.message}; round log stopped`),
   });

@@ -58,7 +58,7 @@ export function renderPage(options: PageOptions): string {
     <h2>Grading <small id="grading-peers"></small></h2>
     <p class="links"><a href="rounds.ndjson" download>round log (NDJSON)</a> · <a href="report.txt" download>report (text)</a> · <a href="report.json" download>report (JSON)</a></p>
     <div class="scroll"><table id="grading">
-      <thead><tr><th>student</th><th class="n">rounds</th><th class="n">ok</th><th class="n">failed</th><th class="n">incomplete</th><th>last failure</th></tr></thead>
+      <thead><tr><th>student</th><th class="n" data-short="rnd">rounds</th><th class="n">ok</th><th class="n" data-short="fail">failed</th><th class="n" data-short="inc">incomplete</th><th class="n" data-short="drop">dropped</th><th class="n" data-short="ref">refused</th><th>notes</th></tr></thead>
       <tbody></tbody><tfoot></tfoot>
     </table></div>
   </section>
@@ -149,7 +149,10 @@ input { width: 7rem; padding: .35rem; border: 1px solid var(--line); border-radi
 button { padding: .35rem .7rem; border: 1px solid var(--accent); border-radius: 6px; background: var(--accent); color: #fff; cursor: pointer; }
 @media (max-width: 520px) {
   .opt { display: none; }
-  #grading tr { display: grid; grid-template-columns: 5.5rem repeat(4, 1fr); border-bottom: 1px solid var(--line); }
+  #grading { font-size: .85rem; }
+  #grading tr { display: grid; grid-template-columns: 4.6rem repeat(6, 1fr); border-bottom: 1px solid var(--line); }
+  #grading th[data-short] { font-size: 0; }
+  #grading th[data-short]::before { content: attr(data-short); font-size: .75rem; }
   #grading th, #grading td { border-bottom: none; }
   #grading th:last-child { display: none; }
   #grading td.wrap { grid-column: 1 / -1; min-width: 0; padding-top: 0; color: var(--muted); }
@@ -209,13 +212,25 @@ const SCRIPT = `
     if (!g) return;
     $('grading-peers').textContent = '(reference peer ' + g.peers.join(', ') + ')';
     replace(document.querySelector('#grading tbody'), g.students.length === 0 ? [row([td('no rounds yet', 'empty')])] : g.students.map(function (s) {
-      var f = s.lastFailure;
       var tr = row([td(s.uco), td(s.rounds, 'n'), td(s.successful, s.successful > 0 ? 'n ok' : 'n'), td(s.failed, s.failed > 0 ? 'n bad' : 'n'), td(s.incomplete, 'n'),
-        td(f ? f.step + ': ' + f.reason + ' (' + f.peer + ' round ' + f.round + ')' : '', 'wrap')]);
+        td(s.dropped || 0, 'n'), td(s.refused || 0, 'n'), notes(s)]);
       tr.dataset.uco = s.uco; return tr;
     }));
     var t = g.totals;
-    replace(document.querySelector('#grading tfoot'), [row([td('total'), td(t.rounds, 'n'), td(t.successful, 'n'), td(t.failed, 'n'), td(t.incomplete, 'n'), td('')])]);
+    replace(document.querySelector('#grading tfoot'), [row([td('total'), td(t.rounds, 'n'), td(t.successful, 'n'), td(t.failed, 'n'), td(t.incomplete, 'n'),
+      td(t.dropped || 0, 'n'), td(t.refused || 0, 'n'), td('')])]);
+  }
+
+  // As chat-roulette report's notes: the last failure, incomplete round, drop and refusal.
+  function notes(s) {
+    var cell = el('td', null, 'wrap');
+    var end = function (e) { return e.step + ': ' + e.reason + ' (' + e.peer + ' round ' + e.round + ')'; };
+    var add = function (label, text, cls) { var d = el('div', null, cls); d.appendChild(el('span', label + ' ', 'sub')); d.appendChild(document.createTextNode(text)); cell.appendChild(d); };
+    if (s.lastFailure) add('last failure', end(s.lastFailure), 'bad');
+    if (s.lastIncomplete) add('last incomplete', end(s.lastIncomplete));
+    if (s.lastDrop) add('dropped', s.lastDrop.reason + ' (' + s.lastDrop.peer + ')');
+    if (s.lastRefusal) add('refused', s.lastRefusal.reason + ' (' + s.lastRefusal.peer + ')');
+    return cell;
   }
 
   function renderChart(r) {

@@ -39,7 +39,7 @@ export async function openLab(
   core.start();
   const peers: ReferencePeerHandle[] = [];
   const streams: Duplex[] = [];
-  const reference = attachReferencePeer(connectInProcess(core), { uco: REFERENCE_UCO, stepTimeoutMs: 5_000 });
+  const reference = attachReferencePeer(connectInProcess(core), { uco: REFERENCE_UCO, stepTimeoutMs: 5_000, core });
   peers.push(reference);
   const actions: ConsoleAction[] = [];
   const dashboard = createConsole(core, {
