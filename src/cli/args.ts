@@ -6,7 +6,8 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { DEFAULTS, TCP_DEFAULTS } from '../index.js';
+import { CONSOLE_TOKEN_ENV } from '../console/auth.js';
+import { DEFAULTS, sanitizeUco, TCP_DEFAULTS } from '../index.js';
 import { mayBeInfinite, OPTION_ORDERS, optionMinimum } from '../core/options.js';
 
 /** The numeric options of the core that `start` exposes as flags. */
@@ -96,6 +97,30 @@ export interface StartOptions {
    * shutdown notice before they are cut (`--shutdown-grace-ms`), in ms.
    */
   shutdownGraceMs: number;
+  /** The teacher's console (`--http`, `--http-token`, `--http-public`); absent without `--http`. */
+  console?: ConsoleFlags;
+  /** The reference DH peer inside the server (`--reference-peer`, `--round-log`). */
+  referencePeer?: ReferencePeerFlags;
+}
+
+/** Where and how the console is served. */
+export interface ConsoleFlags {
+  /** Address to listen on (`--http HOST:PORT`; `127.0.0.1` when only a port is given). */
+  host: string;
+  /** Port; `0` picks a free one. */
+  port: number;
+  /** `--http-token`; the CLI falls back to `CHAT_ROULETTE_HTTP_TOKEN`. */
+  token: string | undefined;
+  /** `--http-public`: no token on a non-loopback address, any `Host`. */
+  publicAccess: boolean;
+}
+
+/** The reference peer run inside the server. */
+export interface ReferencePeerFlags {
+  /** Its uco (`--reference-peer`). */
+  uco: string;
+  /** `--round-log`: the NDJSON file its rounds are appended to. */
+  roundLog: string | undefined;
 }
 
 /**
@@ -123,6 +148,11 @@ const TLS_CERT = 'tls-cert';
 const TLS_KEY = 'tls-key';
 const STATS_INTERVAL = 'stats-interval';
 const SHUTDOWN_GRACE = 'shutdown-grace-ms';
+const HTTP = 'http';
+const HTTP_TOKEN = 'http-token';
+const HTTP_PUBLIC = 'http-public';
+const REFERENCE_PEER = 'reference-peer';
+const ROUND_LOG = 'round-log';
 const MAX_PORT = 65_535;
 /** The value of a limit flag that turns the limit off (`Infinity` for the core). */
 const OFF = 'off';
@@ -135,10 +165,14 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set([
   TLS_KEY,
   STATS_INTERVAL,
   SHUTDOWN_GRACE,
+  HTTP,
+  HTTP_TOKEN,
+  REFERENCE_PEER,
+  ROUND_LOG,
   ...CORE_FLAGS.map((f) => f.flag),
   ...LIMIT_FLAGS.map((f) => f.flag),
 ]);
-const SWITCH_FLAGS: ReadonlySet<string> = new Set([QUIET, STRICT, HELP]);
+const SWITCH_FLAGS: ReadonlySet<string> = new Set([QUIET, STRICT, HELP, HTTP_PUBLIC]);
 
 /**
  * Parses the arguments that follow `start` (PROTOCOL §9). Pure: it never prints
@@ -157,6 +191,7 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
       ...Object.fromEntries([...VALUE_FLAGS].map((name) => [name, { type: 'string' as const }])),
       [QUIET]: { type: 'boolean' },
       [STRICT]: { type: 'boolean' },
+      [HTTP_PUBLIC]: { type: 'boolean' },
       [HELP]: { type: 'boolean', short: 'h' },
     },
     strict: false,
@@ -167,6 +202,7 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
   let quiet = false;
   let strict = false;
   let help = false;
+  let httpPublic = false;
   for (const token of tokens) {
     if (token.kind === 'positional') return usageError(`unexpected argument '${token.value}'`);
     if (token.kind === 'option-terminator') continue;
@@ -175,6 +211,7 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
       if (value !== undefined) return usageError(`option ${rawName} takes no value`);
       if (name === HELP) help = true;
       else if (name === STRICT) strict = true;
+      else if (name === HTTP_PUBLIC) httpPublic = true;
       else quiet = true;
     } else if (VALUE_FLAGS.has(name) && rawName === `--${name}`) {
       // A separate value that looks like another flag means this one's value is missing.
@@ -187,10 +224,10 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
     }
   }
   if (help) return { kind: 'help' };
-  return resolveStartOptions(values, quiet, strict);
+  return resolveStartOptions(values, quiet, strict, httpPublic);
 }
 
-function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean, strict: boolean): StartArgs {
+function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean, strict: boolean, httpPublic: boolean): StartArgs {
   const host = values.get(HOST) ?? TCP_DEFAULTS.host;
   if (host === '') return usageError('option --host needs a value');
   const seed = values.get(SEED);
@@ -233,7 +270,54 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
   if (shutdownGraceMs === undefined) return usageError(invalidValue(SHUTDOWN_GRACE, graceText ?? '', 0, false));
   const options: StartOptions = { host, port, core, seed, quiet, statsIntervalMs, shutdownGraceMs };
   if (cert !== undefined && key !== undefined) options.tls = { cert, key };
+  const lab = resolveLabFlags(values, httpPublic);
+  if (typeof lab === 'string') return usageError(lab);
+  if (lab.console !== undefined) options.console = lab.console;
+  if (lab.referencePeer !== undefined) options.referencePeer = lab.referencePeer;
   return { kind: 'run', options };
+}
+
+/** `--http`, `--http-token`, `--http-public`, `--reference-peer`, `--round-log`, or the usage error. */
+function resolveLabFlags(
+  values: ReadonlyMap<string, string>,
+  httpPublic: boolean,
+): { console?: ConsoleFlags; referencePeer?: ReferencePeerFlags } | string {
+  const result: { console?: ConsoleFlags; referencePeer?: ReferencePeerFlags } = {};
+  const http = values.get(HTTP);
+  const token = values.get(HTTP_TOKEN);
+  if (http === undefined) {
+    if (token !== undefined) return `--${HTTP_TOKEN} needs --${HTTP}`;
+    if (httpPublic) return `--${HTTP_PUBLIC} needs --${HTTP}`;
+  } else {
+    const address = parseHttpAddress(http);
+    if (address === undefined) return `invalid value for --${HTTP}: '${http}' (expected HOST:PORT, [IPv6]:PORT or PORT)`;
+    if (token === '') return `option --${HTTP_TOKEN} needs a value`;
+    result.console = { ...address, token, publicAccess: httpPublic };
+  }
+  const uco = values.get(REFERENCE_PEER);
+  const roundLog = values.get(ROUND_LOG);
+  if (uco === undefined) {
+    if (roundLog !== undefined) return `--${ROUND_LOG} needs --${REFERENCE_PEER}`;
+  } else {
+    if (sanitizeUco(uco) !== uco) return `invalid value for --${REFERENCE_PEER}: '${uco}' (expected ASCII letters and digits, 1 to 24)`;
+    if (roundLog === '') return `option --${ROUND_LOG} needs a value`;
+    result.referencePeer = { uco, roundLog };
+  }
+  return result;
+}
+
+/**
+ * Parses `--http`: `HOST:PORT`, `[IPv6]:PORT`, or `PORT` alone (on 127.0.0.1).
+ *
+ * @returns the address, or `undefined` when it is not one.
+ */
+export function parseHttpAddress(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const port = Number(m[2]);
+  if (port > MAX_PORT) return undefined;
+  const host = m[1] === undefined ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '');
+  return { host, port };
 }
 
 /**
@@ -301,6 +385,11 @@ export function startUsage(): string {
     ['--quiet', 'log errors only'],
     ['--stats-interval N', 'print a STATS summary line to stderr every N ms (default 0: never)'],
     ['--shutdown-grace-ms N', `on SIGINT/SIGTERM, time clients have to close before they are cut, in ms (default ${SHUTDOWN_GRACE_MS})`],
+    ['--http HOST:PORT', "serve the teacher's console there (PORT alone: 127.0.0.1; default off)"],
+    ['--http-token T', `require this token for the console (default: $${CONSOLE_TOKEN_ENV}, else none)`],
+    ['--http-public', 'allow a console without a token on a non-loopback address'],
+    ['--reference-peer UCO', 'run the reference Diffie-Hellman peer in the server and grade its rounds'],
+    ['--round-log FILE', "append the reference peer's rounds to FILE as NDJSON (for report)"],
     ['-h, --help', 'show this help'],
   ];
   const width = Math.max(...rows.map(([left]) => left.length));
@@ -311,6 +400,7 @@ export function startUsage(): string {
     'Prints "listening on <host>:<port>" to stdout once listening; logs go to',
     'stderr. SIGINT / SIGTERM stop it gracefully: every client gets the shutdown',
     'notice, connections still open after --shutdown-grace-ms are cut, exit code 0.',
+    'With --http, the second line of stdout is "console on http://<host>:<port>/".',
     '',
     'Options:',
     ...rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`),

@@ -130,17 +130,3 @@ export async function startConsoleServer(core: RouletteCore, options: ConsoleSer
     },
   };
 }
-
-/**
- * Parses `--http`: `HOST:PORT`, `[IPv6]:PORT`, or `PORT` alone (on 127.0.0.1).
- *
- * @returns the address, or `undefined` when it is not one.
- */
-export function parseHttpAddress(text: string): { host: string; port: number } | undefined {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(text);
-  if (m === null) return undefined;
-  const port = Number(m[2]);
-  if (port > 65_535) return undefined;
-  const host = m[1] === undefined ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '');
-  return { host, port };
-}

@@ -100,9 +100,9 @@ test('start --http 0.0.0.0:… without a token is refused (exit 2) unless --http
 test('start: --round-log without --reference-peer, a bad --http, a bad --reference-peer uco are usage errors (exit 2)', { timeout: 60_000 }, async () => {
   for (const [extra, message] of [
     [['--round-log', join(DIR, 'x.ndjson')], /--round-log needs --reference-peer/],
-    [['--http', 'localhost'], /invalid --http 'localhost'/],
+    [['--http', 'localhost'], /invalid value for --http: 'localhost'/],
     [['--http-public'], /--http-public needs --http/],
-    [['--reference-peer', 'not valid!'], /invalid --reference-peer 'not valid!'/],
+    [['--reference-peer', 'not valid!'], /invalid value for --reference-peer: 'not valid!'/],
   ] as const) {
     const server = start(extra);
     assert.equal((await server.exit(20_000)).code, 2, extra.join(' '));

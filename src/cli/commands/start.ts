@@ -7,8 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import tls from 'node:tls';
 import { listen, RouletteCore, seededRandom, type RouletteServer } from '../../index.js';
+import { bindRefusal, CONSOLE_TOKEN_ENV } from '../../console/auth.js';
 import { parseStartArgs, startUsage, type StartOptions } from '../args.js';
 import { EXIT, type CliIo, type Command } from '../command.js';
+import { startConsoleServer, startReferencePeer, type ConsoleServer, type InProcessPeer } from '../console.js';
 import { createLogger, logCoreEvents, type Logger } from '../log.js';
 
 /**
@@ -42,8 +44,20 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
 }
 
-/** Listens, prints `listening on <host>:<port>` to stdout, and serves until a stop signal. */
+/**
+ * Listens, prints `listening on <host>:<port>` to stdout (then, with `--http`,
+ * `console on http://<host>:<port>/`), and serves until a stop signal.
+ */
 async function serve(options: StartOptions, io: CliIo): Promise<number> {
+  // The console shows student ids: without a token, loopback only (unless --http-public).
+  const token = options.console === undefined ? undefined : (options.console.token ?? nonEmpty(process.env[CONSOLE_TOKEN_ENV]));
+  if (options.console !== undefined) {
+    const refusal = bindRefusal(options.console.host, { token, publicAccess: options.console.publicAccess });
+    if (refusal !== undefined) {
+      io.err(`chat-roulette start: ${refusal}\n`);
+      return EXIT.usage;
+    }
+  }
   const log = createLogger({ write: io.err, quiet: options.quiet });
   const stopSignal = waitForStopSignal();
   const core = new RouletteCore({
@@ -55,13 +69,24 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
     const server = await openServer(core, options, log);
     if (server === undefined) return EXIT.failure;
     core.start();
+    const lab = await openLab(core, options, token, log);
+    if (typeof lab === 'string') {
+      log.error(lab);
+      core.stop();
+      await server.close({ graceMs: 0 });
+      return EXIT.failure;
+    }
     const stats = options.statsIntervalMs > 0 ? setInterval(printStats, options.statsIntervalMs, core, io) : undefined;
     const { host, port } = server.address();
-    // PROTOCOL §9: the only line ever written to stdout.
+    // PROTOCOL §9: the first line of stdout; `console on` is the only other one (opt-in).
     io.out(`listening on ${host}:${port}\n`);
+    if (lab.console !== undefined) io.out(`console on ${lab.console.url}\n`);
     if (options.tls !== undefined) log.info('Serving TLS');
 
     const signal = await stopSignal.received;
+    // /healthz answers 503 from now on; the reference peer leaves first (its round log is flushed).
+    lab.console?.shutdown();
+    await lab.peer?.close();
     const graceMs = options.shutdownGraceMs;
     log.info(`Received ${signal}: telling ${count(server.connections, 'connection')} the server shuts down, waiting up to ${graceMs} ms for them to close`);
     const limitMs = graceMs + SHUTDOWN_MARGIN_MS;
@@ -79,6 +104,7 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
     });
     core.stop();
     await closed;
+    await lab.console?.close();
     clearTimeout(timer);
     clearInterval(stats);
     log.info('Server stopped');
@@ -87,6 +113,36 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
     stopSignal.cancel();
     unsubscribe();
   }
+}
+
+/** What `--reference-peer` and `--http` started. */
+interface Lab {
+  readonly peer: InProcessPeer | undefined;
+  readonly console: ConsoleServer | undefined;
+}
+
+/** The reference peer and the console, as asked; an error message when one cannot start. */
+async function openLab(core: RouletteCore, options: StartOptions, token: string | undefined, log: Logger): Promise<Lab | string> {
+  let peer: InProcessPeer | undefined;
+  if (options.referencePeer !== undefined) {
+    const started = await startReferencePeer(core, options.referencePeer.uco, options.referencePeer.roundLog, log);
+    if (typeof started === 'string') return started;
+    peer = started;
+  }
+  if (options.console === undefined) return { peer, console: undefined };
+  const { host, port, publicAccess } = options.console;
+  const started = await startConsoleServer(core, { host, port, token, publicAccess, referencePeers: peer === undefined ? [] : [peer.peer] }, log);
+  if (typeof started === 'string') {
+    await peer?.close();
+    return started;
+  }
+  log.info(`Console on ${started.url}${token === undefined ? ' (no token: read-only, no operator actions)' : ' (token required)'}`);
+  return { peer, console: started };
+}
+
+/** `undefined` for an unset or empty environment variable. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /** The TCP (or TLS) server, listening; `undefined` after logging why it could not be. */
