@@ -2,8 +2,9 @@
  * Installing as a consumer does (issue 10): the package is packed as `npm pack` packs
  * it (prepack's clean manifest, no source maps), the tarball is installed into a fresh
  * `npm init -y` project made an ES module (`npm pkg set type=module`, as
- * docs/getting-started.md says), a strict TypeScript file importing `chat-roulette` and
- * `chat-roulette/testing` is compiled with this repository's TypeScript, and run.
+ * docs/getting-started.md says), a strict TypeScript file importing `chat-roulette`,
+ * `chat-roulette/testing` and `chat-roulette/console` is compiled with this
+ * repository's TypeScript, and run.
  *
  * Offline: the runtime dependencies come from the npm cache (`npm ci` put them there).
  * The repository's own dist/ is copied, never rebuilt: other tests run from it.
@@ -45,6 +46,7 @@ function ok(result: Run, what: string): Run {
 const CONSUMER = `\
 import { DEFAULTS, RouletteCore, type PairedEvent } from 'chat-roulette';
 import { createHarness, type ServerMessage } from 'chat-roulette/testing';
+import { createConsole, type RouletteConsole } from 'chat-roulette/console';
 
 const core = new RouletteCore({ epochMs: DEFAULTS.epochMs * 2 });
 const pairs: PairedEvent[] = [];
@@ -59,7 +61,10 @@ harness.pair('alice', 'bob');
 a.send({ cmd: 'comm', text: 'hi' });
 const got: ServerMessage | undefined = b.messages.find((m) => m.cmd === 'comm');
 await harness.close();
-console.log(JSON.stringify({ relayed: got?.['text'] ?? null, epochMs: core.options.epochMs, pairs: pairs.length }));
+const dashboard: RouletteConsole = createConsole(core, { token: 't' });
+const streams = dashboard.streams;
+dashboard.close();
+console.log(JSON.stringify({ relayed: got?.['text'] ?? null, epochMs: core.options.epochMs, pairs: pairs.length, streams }));
 `;
 
 const TSCONFIG = {
@@ -127,5 +132,5 @@ test('npm pack → npm install <tarball> in a fresh npm init -y project → stri
   writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
   ok(await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], project), 'tsc');
   const main = ok(await run(process.execPath, [join(project, 'build', 'main.js')], project), 'node build/main.js');
-  assert.deepEqual(JSON.parse(main.stdout), { relayed: 'hi', epochMs: 60_000, pairs: 0 });
+  assert.deepEqual(JSON.parse(main.stdout), { relayed: 'hi', epochMs: 60_000, pairs: 0, streams: 0 });
 });
