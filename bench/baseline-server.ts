@@ -9,14 +9,7 @@
  * @module
  */
 import { createServer, type Socket } from 'node:net';
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? (process.argv[i + 1] as string) : fallback;
-}
-
-const host = flag('--host', '127.0.0.1');
-const port = Number(flag('--port', '0'));
+import { serve } from './serve.js';
 
 let accepted = 0;
 let waiting: Socket | undefined;
@@ -39,15 +32,4 @@ const server = createServer({ noDelay: true }, (socket) => {
   socket.pipe(first);
 });
 
-server.listen(port, host, () => {
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('unexpected server address');
-  process.stdout.write(`listening on ${address.address}:${address.port}\n`);
-});
-
-const shutdown = (): void => {
-  server.close();
-  process.exit(0);
-};
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+serve(server);

@@ -9,11 +9,7 @@
  * @module
  */
 import { relayRun } from './relay.js';
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? (process.argv[i + 1] as string) : fallback;
-}
+import { flag } from './serve.js';
 
 const result = await relayRun(
   { kind: 'ours', host: flag('--host', '127.0.0.1'), port: Number(flag('--port', '0')), pid: Number(flag('--pid', '0')) },

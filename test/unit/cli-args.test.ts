@@ -3,23 +3,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CORE_FLAGS, parseStartArgs, startUsage, type StartArgs, type StartOptions } from '../../src/cli/args.js';
+import { CORE_FLAGS, parseStartArgs, startUsage } from '../../src/cli/args.js';
 import { createLogger, logCoreEvents } from '../../src/cli/log.js';
 import { DEFAULTS, ManualClock, MemoryConnection, resolveOptions, RouletteCore, TCP_DEFAULTS } from '../../src/index.js';
+import { options, usageError } from '../helpers/start-args.js';
 
-function options(argv: string[]): StartOptions {
-  const result = parseStartArgs(argv);
-  assert.equal(result.kind, 'run', `expected options, got ${JSON.stringify(result)}`);
-  return (result as Extract<StartArgs, { kind: 'run' }>).options;
-}
-
-function usageError(argv: string[]): string {
-  const result = parseStartArgs(argv);
-  assert.equal(result.kind, 'usage-error', `expected a usage error for ${JSON.stringify(argv)}, got ${JSON.stringify(result)}`);
-  const { message } = result as Extract<StartArgs, { kind: 'usage-error' }>;
-  assert.doesNotMatch(message, /\n/, 'the error is one line');
-  return message;
-}
 
 describe('PROTOCOL §9 chat-roulette start: defaults', () => {
   test('no flag gives the defaults of DEFAULTS and TCP_DEFAULTS', () => {

@@ -6,22 +6,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { CORE_FLAGS, LIMIT_FLAGS, parseStartArgs, SHUTDOWN_GRACE_MS, startUsage, type StartArgs, type StartOptions } from '../../src/cli/args.js';
+import { CORE_FLAGS, LIMIT_FLAGS, SHUTDOWN_GRACE_MS, startUsage } from '../../src/cli/args.js';
 import { runCli } from '../../src/cli/dispatch.js';
 import { mayBeInfinite } from '../../src/core/options.js';
 import { DEFAULTS, RouletteCore } from '../../src/index.js';
+import { options, usageError } from '../helpers/start-args.js';
 
-function options(argv: string[]): StartOptions {
-  const result = parseStartArgs(argv);
-  assert.equal(result.kind, 'run', JSON.stringify(result));
-  return (result as Extract<StartArgs, { kind: 'run' }>).options;
-}
-
-function usageError(argv: string[]): string {
-  const result = parseStartArgs(argv);
-  assert.equal(result.kind, 'usage-error', JSON.stringify(argv));
-  return (result as Extract<StartArgs, { kind: 'usage-error' }>).message;
-}
 
 const INFINITE = Object.keys(DEFAULTS).filter((name) => mayBeInfinite(name));
 

@@ -3,20 +3,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LIMIT_FLAGS, parseStartArgs, startUsage, type StartArgs, type StartOptions } from '../../src/cli/args.js';
+import { LIMIT_FLAGS, startUsage } from '../../src/cli/args.js';
 import { DEFAULTS, resolveOptions } from '../../src/index.js';
+import { options, usageError } from '../helpers/start-args.js';
 
-function options(argv: string[]): StartOptions {
-  const result = parseStartArgs(argv);
-  assert.equal(result.kind, 'run', JSON.stringify(result));
-  return (result as Extract<StartArgs, { kind: 'run' }>).options;
-}
-
-function usageError(argv: string[]): string {
-  const result = parseStartArgs(argv);
-  assert.equal(result.kind, 'usage-error', JSON.stringify(argv));
-  return (result as Extract<StartArgs, { kind: 'usage-error' }>).message;
-}
 
 test('limit flags map to their core options; absent, the core\'s DEFAULTS apply', () => {
   assert.deepEqual(
