@@ -1,0 +1,629 @@
+/**
+ * One node's matchmaker: registrations, pairs and relay across nodes through Redis.
+ * Redis holds the registry and the pairs; this node keeps a cache of its own clients
+ * only and changes it from its inbox (and from its own leaves).
+ *
+ * @module
+ */
+import { createClient, type RedisClientType } from '@redis/client';
+import createDebug from 'debug';
+import type {
+  Clock,
+  LeaveReason,
+  Matchmaker,
+  MatchmakerContext,
+  MatchmakerCounts,
+  PairKind,
+  RegisterVerdict,
+  RemotePeer,
+  Seat,
+  TimerHandle,
+  UnpairReason,
+} from 'chat-roulette';
+import { SCRIPTS, type ScriptName } from './scripts.js';
+import { createHash } from 'node:crypto';
+
+const log = createDebug('chat-roulette:redis');
+
+/** A batch of relayed lines is published once it holds this many bytes (else at the end of the tick). */
+const BATCH_MAX_BYTES = 64 * 1024;
+
+/** Relay frames start with this byte; control notices with a letter of `PLUK`. */
+const RELAY = 0x52; // 'R'
+
+/** A connected client of `@redis/client`, whatever its modules. */
+export type AnyRedisClient = RedisClientType<never, never, never, 2 | 3, never> | ReturnType<typeof createClient>;
+
+/** The resolved settings of one node. */
+export interface NodeSettings {
+  readonly url: string | undefined;
+  readonly client: AnyRedisClient | undefined;
+  readonly name: string;
+  readonly nodeId: string;
+  readonly nodeTtlMs: number;
+  readonly beatMs: number;
+  readonly graceMs: number;
+  readonly clusterWaitMs: number;
+}
+
+/** Relay and notice counters of one node (see {@link RedisClusterStats}). */
+export interface RelayCounters {
+  /** Lines handed to Redis for another node. */
+  sent: number;
+  /** Relay frames published. */
+  frames: number;
+  /** Lines received from other nodes and written to their destination. */
+  delivered: number;
+  /** Lines whose PUBLISH reached no subscriber (the destination node is gone). */
+  noReceiver: number;
+  /** Lines whose PUBLISH failed (Redis unreachable); they may or may not have arrived. */
+  publishFailed: number;
+  /** Lines received for a pair that had ended (never given to anyone else). */
+  droppedStale: number;
+  /** Lines the destination connection did not take (closing). */
+  droppedGone: number;
+  /** Lines refused at once because this node cannot reach Redis. */
+  refused: number;
+}
+
+/** A node's view of the cluster, refreshed at each lease renewal. */
+export interface RedisClusterStats {
+  /** This node's id. */
+  readonly nodeId: string;
+  /** Whether the node holds its lease and its inbox subscription. */
+  readonly ready: boolean;
+  /** Registered clients, cluster-wide, at the last renewal. */
+  readonly clients: number;
+  /** Pairs, cluster-wide, at the last renewal. */
+  readonly pairs: number;
+  /** Nodes holding a lease (or not yet reaped), at the last renewal. */
+  readonly nodes: number;
+  /** Clients registered through this node. */
+  readonly localClients: number;
+  /** Dead nodes this node reaped. */
+  readonly reaped: number;
+  /** Redis calls that failed (each handled). */
+  readonly redisErrors: number;
+  /** Relay counters of this node. */
+  readonly relay: Readonly<RelayCounters>;
+}
+
+/** A local client as this node knows it. */
+interface Local {
+  readonly seat: Seat;
+  readonly uco: string;
+  readonly gen: string;
+  /** The current pair's id, while paired. */
+  pid: number | undefined;
+}
+
+/** Lines queued for one destination node. */
+interface Batch {
+  chunks: Buffer[];
+  bytes: number;
+  lines: number;
+}
+
+/** Thrown inside the node when Redis cannot answer in time. */
+class Unavailable extends Error {}
+
+/** The matchmaker of one node. */
+export class RedisMatchmaker implements Matchmaker {
+  private cmd: AnyRedisClient | undefined;
+  private sub: AnyRedisClient | undefined;
+  private readonly shas = new Map<ScriptName, string>();
+  private readonly keys: string[];
+  private readonly prefix: string;
+  private readonly inboxPrefix: string;
+  /** Registered clients of this node by connection id, and by uco. */
+  private readonly locals = new Map<number, Local>();
+  private readonly byUco = new Map<string, Local>();
+  /** Clients to offer for pairing at the end of this tick. */
+  private readonly joins = new Set<Local>();
+  private joinScheduled = false;
+  private readonly batches = new Map<string, Batch>();
+  private flushScheduled = false;
+  /** Leaves Redis did not confirm: retried at each renewal. */
+  private readonly retryLeaves: string[][] = [];
+  /**
+   * Takeover notices (`conn|gen`) that arrived before the reply of their registration
+   * (the inbox and the command connection are two sockets): applied once it arrives.
+   */
+  private readonly earlyKicks = new Set<string>();
+  private beatTimer: TimerHandle | undefined;
+  private started = false;
+  private stopping = false;
+  private isReady = false;
+  private readyPromise: Promise<void> | undefined;
+  private closedPromise: Promise<void> | undefined;
+  private snapshot = { clients: 0, pairs: 0, nodes: 0 };
+  private reaped = 0;
+  private redisErrors = 0;
+  readonly relay: RelayCounters = { sent: 0, frames: 0, delivered: 0, noReceiver: 0, publishFailed: 0, droppedStale: 0, droppedGone: 0, refused: 0 };
+
+  constructor(
+    private readonly context: MatchmakerContext,
+    readonly settings: NodeSettings,
+  ) {
+    const p = `cr:{${settings.name}}:`;
+    this.prefix = p;
+    this.inboxPrefix = `${p}in:`;
+    this.keys = [`${p}own`, `${p}peer`, `${p}free`, `${p}nodes`, `${p}seq`];
+  }
+
+  private get clock(): Clock {
+    return this.context.clock;
+  }
+
+  // ── life cycle ──────────────────────────────────────────────────────────────
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.readyPromise = this.attach();
+    // Registrations see the failure (`unavailable`); nothing else waits on it.
+    this.readyPromise.catch((error: unknown) => this.failed('start', error));
+  }
+
+  /** Resolves once the node holds its lease and its inbox subscription. */
+  ready(): Promise<void> {
+    return this.readyPromise ?? Promise.reject(new Error('the core has not started'));
+  }
+
+  /** Resolves once a stopped node has handed its clients back and closed its connections. */
+  closed(): Promise<void> {
+    return this.closedPromise ?? Promise.resolve();
+  }
+
+  stop(): void {
+    if (!this.started || this.stopping) return;
+    this.stopping = true;
+    if (this.beatTimer !== undefined) this.clock.clearTimeout(this.beatTimer);
+    this.beatTimer = undefined;
+    // The lease ends first: none of this node's clients is chosen while they leave.
+    // The engine closes every connection right after this call; their leaves queue
+    // behind this script, and the self-reap behind them.
+    if (this.isReady) this.run('detach', this.settings.nodeId, []).catch((error: unknown) => this.failed('detach', error));
+    this.closedPromise = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.detach());
+  }
+
+  private async attach(): Promise<void> {
+    const { url, client } = this.settings;
+    const options = {
+      disableOfflineQueue: true,
+      RESP: 2 as const,
+      socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1_000) },
+    };
+    const cmd = (client ?? createClient(url === undefined ? options : { ...options, url })) as AnyRedisClient;
+    const sub = (client === undefined ? createClient(url === undefined ? options : { ...options, url }) : client.duplicate(options)) as AnyRedisClient;
+    this.cmd = cmd;
+    this.sub = sub;
+    cmd.on('error', (error: unknown) => this.failed('connection', error));
+    sub.on('error', (error: unknown) => this.failed('subscriber', error));
+    if (!cmd.isOpen) await cmd.connect();
+    await sub.connect();
+    for (const [name, source] of Object.entries(SCRIPTS) as Array<[ScriptName, string]>) {
+      this.shas.set(name, createHash('sha1').update(source).digest('hex'));
+    }
+    await sub.subscribe(this.inboxPrefix + this.settings.nodeId, (message: Buffer) => this.inbox(message), true);
+    await this.beat(true);
+    if (this.stopping) return;
+    this.isReady = true;
+    log('node %s ready on cluster %s', this.settings.nodeId, this.settings.name);
+  }
+
+  private async detach(): Promise<void> {
+    this.flush();
+    const own = this.settings.client;
+    if (!this.isReady) {
+      // Never attached (Redis unreachable): nothing to hand back.
+      for (const client of [this.sub, own === undefined ? this.cmd : undefined]) {
+        try {
+          client?.destroy();
+        } catch (error) {
+          this.failed('detach', error);
+        }
+      }
+      return;
+    }
+    try {
+      // Self-reap: every client of this node that is still registered leaves, and its
+      // peer elsewhere is paired again at once.
+      while ((await this.run('reap', this.settings.nodeId, ['0', '1'])) === 1);
+    } catch (error) {
+      this.failed('detach', error);
+    }
+    this.isReady = false;
+    await Promise.allSettled([
+      this.sub?.isOpen === true ? this.sub.close() : undefined,
+      own === undefined && this.cmd?.isOpen === true ? this.cmd.close() : undefined,
+    ]);
+    log('node %s detached', this.settings.nodeId);
+  }
+
+  // ── Matchmaker ──────────────────────────────────────────────────────────────
+
+  async register(seat: Seat, uco: string, _session: string): Promise<RegisterVerdict> {
+    if (this.stopping || !this.started) return { ok: false, reason: 'unavailable' };
+    const call = this.ready().then(() =>
+      this.run('register', this.settings.nodeId, [String(seat.id), uco, String(this.context.options.maxClients)]),
+    );
+    let reply: unknown;
+    try {
+      reply = await this.within(call);
+    } catch (error) {
+      this.failed('register', error);
+      // Redis may still run it later: a registration nobody holds is withdrawn.
+      if (error instanceof Unavailable) call.then((late) => this.withdraw(seat, uco, late), () => undefined);
+      return { ok: false, reason: 'unavailable' };
+    }
+    const [status, gen, holderNode, holderConn, holderGen] = reply as [number, number, string, string, string];
+    if (status === -1) return { ok: false, reason: 'unavailable' };
+    if (status === 0) return { ok: false, reason: 'server full' };
+    // PROTOCOL §3 connect: a holder on this node is closed before the new ack.
+    if (holderNode === this.settings.nodeId) {
+      const holder = this.locals.get(Number(holderConn));
+      if (holder !== undefined && holder.gen === holderGen) this.context.sink.kicked(holder.seat);
+    }
+    const local: Local = { seat, uco, gen: String(gen), pid: undefined };
+    this.locals.set(seat.id, local);
+    this.byUco.set(uco, local);
+    if (this.earlyKicks.delete(`${seat.id}|${local.gen}`)) {
+      // Taken over already: the engine applies this verdict first, then the kick.
+      setImmediate(() => {
+        if (this.locals.get(seat.id) === local) this.context.sink.kicked(seat);
+      });
+    } else {
+      this.join(local);
+    }
+    return { ok: true, takeover: holderNode !== '' };
+  }
+
+  leave(seat: Seat, reason: LeaveReason): void {
+    const local = this.locals.get(seat.id);
+    if (local === undefined) return;
+    this.forget(local);
+    // PROTOCOL §6: the pair ends now on this node; Redis tells the other side.
+    this.unpairLocally(local, reason);
+    this.sendLeave([String(seat.id), local.gen, local.uco, reason]);
+  }
+
+  lookup(uco: string): Seat | undefined {
+    return this.byUco.get(uco)?.seat;
+  }
+
+  seats(): Iterable<Seat> {
+    return [...this.byUco.values()].map((local) => local.seat);
+  }
+
+  waiting(): Iterable<Seat> {
+    return [...this.byUco.values()].filter((local) => local.pid === undefined).map((local) => local.seat);
+  }
+
+  pair(a: Seat, b: Seat): void {
+    const la = this.locals.get(a.id);
+    const lb = this.locals.get(b.id);
+    if (la === undefined || lb === undefined || a.peer === b) return;
+    this.run('choose', this.settings.nodeId, [la.uco, String(a.id), la.gen, lb.uco, String(b.id), lb.gen]).catch((error: unknown) =>
+      this.failed('choose', error),
+    );
+  }
+
+  /** Epochs are not clustered yet: a clustered core keeps its pairs across epoch boundaries. */
+  nextEpoch(): void {}
+
+  pairFree(): void {
+    for (const local of this.byUco.values()) if (local.pid === undefined) this.join(local);
+  }
+
+  counts(): MatchmakerCounts {
+    let pairs = 0;
+    for (const local of this.byUco.values()) {
+      const peer = local.seat.peer;
+      if (peer === undefined) continue;
+      // A local pair counts once; a pair with a remote peer counts on each node.
+      if (!('send' in peer) && (peer as Seat).id < local.seat.id) continue;
+      pairs++;
+    }
+    return { clients: this.byUco.size, pairs, epoch: 0 };
+  }
+
+  /** This node's view of the cluster. */
+  stats(): RedisClusterStats {
+    return {
+      nodeId: this.settings.nodeId,
+      ready: this.isReady,
+      ...this.snapshot,
+      localClients: this.byUco.size,
+      reaped: this.reaped,
+      redisErrors: this.redisErrors,
+      relay: { ...this.relay },
+    };
+  }
+
+  // ── registrations ───────────────────────────────────────────────────────────
+
+  private forget(local: Local): void {
+    this.locals.delete(local.seat.id);
+    if (this.byUco.get(local.uco) === local) this.byUco.delete(local.uco);
+    this.joins.delete(local);
+  }
+
+  /** A registration whose answer came too late: it leaves at once (fenced by its gen). */
+  private withdraw(seat: Seat, uco: string, reply: unknown): void {
+    const [status, gen] = reply as [number, number];
+    if (status === 1) this.sendLeave([String(seat.id), String(gen), uco, 'transport closed']);
+  }
+
+  private sendLeave(args: string[]): void {
+    this.run('leave', this.settings.nodeId, args).catch((error: unknown) => {
+      this.failed('leave', error);
+      this.retryLeaves.push(args);
+    });
+  }
+
+  /** Offers `local` for pairing at the end of this tick (joins are batched and shuffled by SPOP). */
+  private join(local: Local): void {
+    this.joins.add(local);
+    if (this.joinScheduled) return;
+    this.joinScheduled = true;
+    setImmediate(() => {
+      this.joinScheduled = false;
+      const args: string[] = [];
+      for (const l of this.joins) if (l.pid === undefined && l.seat.uco === l.uco) args.push(l.uco, String(l.seat.id), l.gen);
+      this.joins.clear();
+      if (args.length === 0 || this.stopping) return;
+      this.run('join', this.settings.nodeId, args).catch((error: unknown) => this.failed('join', error));
+    });
+  }
+
+  private unpairLocally(local: Local, reason: UnpairReason): void {
+    const peer = local.seat.peer;
+    local.pid = undefined;
+    if (peer === undefined) return;
+    this.context.sink.unpaired(local.seat, reason);
+    if (!('send' in peer)) {
+      const other = this.locals.get((peer as Seat).id);
+      if (other !== undefined) other.pid = undefined;
+    }
+  }
+
+  // ── the inbox ───────────────────────────────────────────────────────────────
+
+  private inbox(message: Buffer): void {
+    try {
+      if (message[0] === RELAY) this.receive(message);
+      else this.notice(message.toString('utf8'));
+    } catch (error) {
+      this.failed('inbox', error);
+    }
+  }
+
+  private notice(text: string): void {
+    const f = text.split('|');
+    const kind = f[0];
+    if (kind === 'P') {
+      // P|conn|gen|pid|peerNode|peerConn|kind|peerUco
+      const local = this.current(f[1], f[2]);
+      const pid = Number(f[3]);
+      if (local === undefined || (local.pid !== undefined && local.pid >= pid)) return;
+      const peerUco = f.slice(7).join('|');
+      this.unpairLocally(local, 'repaired');
+      local.pid = pid;
+      this.joins.delete(local);
+      this.context.sink.paired(local.seat, this.remotePeer(local, pid, f[4] as string, Number(f[5]), peerUco), f[6] as PairKind);
+    } else if (kind === 'L') {
+      // L|connA|genA|connB|genB|pid|kind
+      const a = this.current(f[1], f[2]);
+      const b = this.current(f[3], f[4]);
+      const pid = Number(f[5]);
+      if (a === undefined || b === undefined) return;
+      if ((a.pid !== undefined && a.pid >= pid) || (b.pid !== undefined && b.pid >= pid)) return;
+      this.unpairLocally(a, 'repaired');
+      this.unpairLocally(b, 'repaired');
+      a.pid = pid;
+      b.pid = pid;
+      this.joins.delete(a);
+      this.joins.delete(b);
+      this.context.sink.paired(a.seat, b.seat, f[6] as PairKind);
+    } else if (kind === 'U') {
+      // U|conn|gen|pid|reason
+      const local = this.current(f[1], f[2]);
+      if (local === undefined || local.pid !== Number(f[3])) return;
+      this.unpairLocally(local, f.slice(4).join('|') as UnpairReason);
+    } else if (kind === 'K') {
+      // K|conn|gen: PROTOCOL §3 connect, taken over on another node.
+      const local = this.current(f[1], f[2]);
+      if (local !== undefined) this.context.sink.kicked(local.seat);
+      else if (!this.locals.has(Number(f[1]))) {
+        if (this.earlyKicks.size >= 10_000) this.earlyKicks.clear();
+        this.earlyKicks.add(`${f[1]}|${f[2]}`);
+      }
+    }
+  }
+
+  /** The local client on connection `conn` if it still holds registration `gen`. */
+  private current(conn: string | undefined, gen: string | undefined): Local | undefined {
+    const local = this.locals.get(Number(conn));
+    return local !== undefined && local.gen === gen ? local : undefined;
+  }
+
+  // ── relay ───────────────────────────────────────────────────────────────────
+
+  /** The peer of `local` on another node while pair `pid` lasts. */
+  private remotePeer(local: Local, pid: number, node: string, conn: number, uco: string): RemotePeer {
+    return {
+      uco,
+      send: (line) => {
+        // Never under a pair that has ended, never through a node that cannot reach Redis.
+        if (local.pid !== pid || this.stopping || this.cmd?.isReady !== true) {
+          this.relay.refused++;
+          return false;
+        }
+        this.enqueue(node, conn, pid, line);
+        return true;
+      },
+    };
+  }
+
+  /** Frame entry: u32 destination connection, f64 pid, u32 length, the line. */
+  private enqueue(node: string, conn: number, pid: number, line: Uint8Array | string): void {
+    const body = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
+    const head = Buffer.allocUnsafe(16);
+    head.writeUInt32BE(conn, 0);
+    head.writeDoubleBE(pid, 4);
+    head.writeUInt32BE(body.length, 12);
+    let batch = this.batches.get(node);
+    if (batch === undefined) {
+      batch = { chunks: [], bytes: 0, lines: 0 };
+      this.batches.set(node, batch);
+    }
+    // The line's bytes are copied: the caller's buffer may be reused.
+    batch.chunks.push(head, Buffer.from(body));
+    batch.bytes += 16 + body.length;
+    batch.lines++;
+    this.relay.sent++;
+    if (batch.bytes >= BATCH_MAX_BYTES) this.publish(node, batch);
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [node, batch] of this.batches) this.publish(node, batch);
+  }
+
+  /** One PUBLISH per destination node: `R`, source node, then the entries. */
+  private publish(node: string, batch: Batch): void {
+    this.batches.delete(node);
+    if (batch.lines === 0) return;
+    const id = Buffer.from(this.settings.nodeId, 'utf8');
+    const head = Buffer.allocUnsafe(2 + id.length);
+    head[0] = RELAY;
+    head[1] = id.length;
+    id.copy(head, 2);
+    const frame = Buffer.concat([head, ...batch.chunks]);
+    const lines = batch.lines;
+    this.relay.frames++;
+    const cmd = this.cmd;
+    if (cmd === undefined) {
+      this.relay.publishFailed += lines;
+      return;
+    }
+    cmd.sendCommand<number>(['PUBLISH', this.inboxPrefix + node, frame]).then(
+      (receivers) => {
+        if (receivers === 0) this.relay.noReceiver += lines;
+      },
+      (error: unknown) => {
+        this.relay.publishFailed += lines;
+        this.failed('publish', error);
+      },
+    );
+  }
+
+  /** A relay frame from another node: each line goes to its connection if the pair is still the same. */
+  private receive(frame: Buffer): void {
+    let at = 2 + (frame[1] as number);
+    while (at + 16 <= frame.length) {
+      const conn = frame.readUInt32BE(at);
+      const pid = frame.readDoubleBE(at + 4);
+      const length = frame.readUInt32BE(at + 12);
+      const line = frame.subarray(at + 16, at + 16 + length);
+      at += 16 + length;
+      const local = this.locals.get(conn);
+      // Never to anyone but the current peer: the destination must still hold pair `pid`.
+      if (local === undefined || local.pid !== pid) {
+        this.relay.droppedStale++;
+        continue;
+      }
+      if (this.context.sink.deliver(local.seat, line)) this.relay.delivered++;
+      else this.relay.droppedGone++;
+    }
+  }
+
+  // ── lease and reaper ────────────────────────────────────────────────────────
+
+  private scheduleBeat(): void {
+    if (this.stopping) return;
+    this.beatTimer = this.clock.setTimeout(() => {
+      this.beatTimer = undefined;
+      this.beat(false).catch((error: unknown) => this.failed('beat', error));
+    }, this.settings.beatMs);
+  }
+
+  /** Renews the lease, refreshes the cluster counts and reaps dead nodes. */
+  private async beat(first: boolean): Promise<void> {
+    try {
+      const { nodeTtlMs, graceMs, nodeId } = this.settings;
+      const reply = (await this.run('beat', nodeId, [String(nodeTtlMs), String(graceMs), first ? '1' : '0'])) as Array<number | string>;
+      const [lapsed, clients, pairs, nodes, ...dead] = reply;
+      this.snapshot = { clients: Number(clients), pairs: Number(pairs), nodes: Number(nodes) };
+      if (lapsed === 1) this.lapsed();
+      for (const args of this.retryLeaves.splice(0)) this.sendLeave(args);
+      for (const node of dead) await this.reap(String(node));
+    } finally {
+      if (!first) this.scheduleBeat();
+    }
+    if (first) this.scheduleBeat();
+  }
+
+  private async reap(node: string): Promise<void> {
+    let result: unknown;
+    do result = await this.run('reap', node, [String(this.settings.graceMs), '0']);
+    while (result === 1 && !this.stopping);
+    if (result === 0) {
+      this.reaped++;
+      log('node %s reaped node %s', this.settings.nodeId, node);
+    }
+  }
+
+  /**
+   * The lease lapsed (Redis was unreachable longer than `nodeTtlMs`): other nodes may
+   * have reaped this node's clients, so none of its registrations can be trusted. They
+   * are closed with `unavailable` (fail closed); the clients connect again.
+   */
+  private lapsed(): void {
+    log('node %s: lease lapsed, closing %d clients', this.settings.nodeId, this.byUco.size);
+    for (const local of [...this.byUco.values()]) this.context.sink.kicked(local.seat);
+  }
+
+  // ── Redis calls ─────────────────────────────────────────────────────────────
+
+  /** Runs a script (EVALSHA, then EVAL when Redis lost it). `node` picks the `byn:` key. */
+  private async run(name: ScriptName, node: string, args: string[]): Promise<unknown> {
+    const cmd = this.cmd;
+    if (cmd === undefined) throw new Unavailable('not connected');
+    const keys = [...this.keys, `${this.prefix}byn:${node}`];
+    const argv = [this.inboxPrefix, node, ...args];
+    try {
+      return await cmd.sendCommand(['EVALSHA', this.shas.get(name) as string, String(keys.length), ...keys, ...argv]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return cmd.sendCommand(['EVAL', SCRIPTS[name], String(keys.length), ...keys, ...argv]);
+    }
+  }
+
+  /** `call`, or {@link Unavailable} after `clusterWaitMs`. */
+  private within<T>(call: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => reject(new Unavailable(`no answer from Redis in ${this.settings.clusterWaitMs} ms`)), this.settings.clusterWaitMs);
+      call.then(
+        (value) => {
+          this.clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.clock.clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+
+  private failed(what: string, error: unknown): void {
+    this.redisErrors++;
+    if (log.enabled) log('node %s: %s failed: %s', this.settings.nodeId, what, error instanceof Error ? error.message : String(error));
+  }
+}

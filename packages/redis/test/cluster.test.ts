@@ -1,0 +1,299 @@
+/**
+ * The Redis matchmaker against a real redis-server that this file starts on a free port:
+ * several RouletteCores (one per "node", each with its own Redis connections) behave as
+ * one server. The scenarios are the design's (shared/design/cluster.md §9): S1 cross-node
+ * pair and ordered relay, S2/S3 takeover across nodes, S5 a peer leaving, S9 graceful stop,
+ * S10 `server full` cluster-wide, S12 Redis down. After each, the invariant check reads
+ * Redis and every node's view.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createClient } from '@redis/client';
+import { MemoryConnection, RouletteCore, type RouletteOptions } from 'chat-roulette';
+import { redisCluster, type RedisClusterFactory } from '../src/index.js';
+import { skipReason, startRedis, type RedisServer } from './redis-server.js';
+
+const skip = skipReason();
+
+let redis: RedisServer;
+let clusterNo = 0;
+
+/** Waits until `check` holds (re-checked every few ms), failing after `ms`. */
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+interface Node {
+  readonly core: RouletteCore;
+  readonly cluster: RedisClusterFactory;
+}
+
+interface TestCluster {
+  readonly name: string;
+  readonly nodes: Node[];
+  /** A client on node `n` that sent `connect` and got its ack. */
+  client(n: number, uco: string): Promise<MemoryConnection>;
+  /** Symmetric pairs, no ghosts, every node's view equals Redis's. */
+  check(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+type NodeOptions = Omit<RouletteOptions, 'cluster'> & { nodeTtlMs?: number; beatMs?: number; graceMs?: number; clusterWaitMs?: number; url?: string };
+
+function addNode(name: string, id: string, options: NodeOptions = {}): Node {
+  const { nodeTtlMs, beatMs, graceMs, clusterWaitMs, url, ...core } = options;
+  const cluster = redisCluster({
+    url: url ?? redis.url,
+    name,
+    nodeId: id,
+    ...(nodeTtlMs === undefined ? {} : { nodeTtlMs }),
+    ...(beatMs === undefined ? {} : { beatMs }),
+    ...(graceMs === undefined ? {} : { graceMs }),
+    ...(clusterWaitMs === undefined ? {} : { clusterWaitMs }),
+  });
+  const node = { core: new RouletteCore({ epochMs: 3_600_000, pairDelayMs: 100, ...core, cluster }), cluster };
+  node.core.start();
+  return node;
+}
+
+async function makeCluster(count: number, options: NodeOptions = {}): Promise<TestCluster> {
+  const name = `t${process.pid}-${++clusterNo}`;
+  const nodes = Array.from({ length: count }, (_, i) => addNode(name, `n${i + 1}`, options));
+  await Promise.all(nodes.map((node) => node.cluster.ready()));
+  return {
+    name,
+    nodes,
+    async client(n, uco) {
+      const conn = new MemoryConnection((nodes[n] as Node).core);
+      conn.send({ cmd: 'connect', uco, nonce: 1 });
+      await until(`ack of ${uco}`, () => conn.lines.length > 0);
+      assert.equal(conn.lines[0], '{"ack":"1"}');
+      return conn;
+    },
+    check: () => checkInvariants(name, nodes),
+    async stop() {
+      for (const node of nodes) node.core.stop();
+      await Promise.all(nodes.map((node) => node.cluster.closed()));
+    },
+  };
+}
+
+/** The design's invariant checks, at quiescence. */
+async function checkInvariants(name: string, nodes: readonly Node[]): Promise<void> {
+  const client = createClient({ url: redis.url, RESP: 2 });
+  await client.connect();
+  try {
+    const p = `cr:{${name}}:`;
+    const own = await client.hGetAll(`${p}own`);
+    const peer = await client.hGetAll(`${p}peer`);
+    const free = await client.sMembers(`${p}free`);
+    for (const [u, row] of Object.entries(peer)) {
+      const [pid, other] = [row.slice(0, row.indexOf('|')), row.slice(row.indexOf('|') + 1)];
+      assert.equal(peer[other], `${pid}|${u}`, `peer rows of ${u} and ${other} are symmetric`);
+      assert.ok(own[u] !== undefined, `paired ${u} is registered`);
+    }
+    for (const u of free) {
+      assert.ok(own[u] !== undefined, `free ${u} is registered`);
+      assert.equal(peer[u], undefined, `free ${u} is not paired`);
+    }
+    assert.ok(free.length <= 1, `at most one free client, not ${free.join(',')}`);
+    // Every node's view equals Redis's; every row is backed by a live local connection.
+    const views = new Map<string, string | undefined>();
+    for (const node of nodes) {
+      if (!node.cluster.stats()?.ready) continue;
+      for (const info of node.core.clients()) {
+        views.set(info.uco, info.peer);
+        assert.ok(own[info.uco]?.startsWith(`${node.cluster.nodeId}|`), `${info.uco} is registered on ${node.cluster.nodeId} in Redis`);
+      }
+    }
+    for (const [u, row] of Object.entries(own)) {
+      assert.ok(views.has(u), `row ${u} = ${row} is backed by a local connection (no ghost)`);
+      const redisPeer = peer[u] === undefined ? undefined : (peer[u] as string).slice((peer[u] as string).indexOf('|') + 1);
+      assert.equal(views.get(u), redisPeer, `${u}'s peer on its node equals Redis's`);
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+function pairLine(uco: string): string {
+  return JSON.stringify({ cmd: 'pair', uco });
+}
+
+describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  test('S1 PROTOCOL §6 pair across nodes, then PROTOCOL §3 comm: 10 000 lines cross byte for byte, in order', async () => {
+    // rateLimit: this test sends far more than a student's client would.
+    const c = await makeCluster(3, { rateLimit: Infinity });
+    const x = await c.client(0, 'x');
+    const y = await c.client(2, 'y');
+    await until('pair', () => x.lines.length === 2 && y.lines.length === 2);
+    assert.equal(x.lines[1], pairLine('y'));
+    assert.equal(y.lines[1], pairLine('x'));
+    assert.equal(c.nodes[0]?.core.client('x')?.peer, 'y');
+    const sent: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const line = `{ "cmd":"comm","big":1234567890123456789012345,"z":${i},  "a":[1,{"k":"v\\u00e9"}],"uco":"x" }`;
+      sent.push(line);
+      x.write(`${line}\n`);
+      if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await until(`10 000 lines (got ${y.lines.length - 2})`, () => y.lines.length === 2 + sent.length);
+    assert.deepEqual(y.lines.slice(2), sent);
+    y.send('{"cmd":"comm","back":true}');
+    await until('reply', () => x.lines.length === 3);
+    assert.equal(x.lines[2], '{"cmd":"comm","back":true}');
+    const s1 = c.nodes[0]?.cluster.stats();
+    const s3 = c.nodes[2]?.cluster.stats();
+    assert.equal(s1?.relay.sent, 10_000);
+    assert.equal(s3?.relay.delivered, 10_000);
+    assert.equal(s3?.relay.droppedStale, 0);
+    await c.check();
+    await c.stop();
+  });
+
+  test('S2 PROTOCOL §3 connect: takeover from another node closes the older connection; its peer is paired again', async () => {
+    const c = await makeCluster(3);
+    const u1 = await c.client(0, 'u');
+    const p = await c.client(1, 'p');
+    await until('pair', () => p.lines.length === 2);
+    const u2 = await c.client(2, 'u');
+    await until('new session', () => u1.isClosed);
+    assert.equal(u1.lines.at(-1), '{"exit":true,"reason":"new session"}');
+    // p is freed and, the only other free client being u's new connection, paired with it.
+    await until('re-pair', () => p.lines.length === 3 && u2.lines.length === 2);
+    assert.equal(p.lines[2], pairLine('u'));
+    assert.equal(u2.lines[1], pairLine('p'));
+    u2.send({ cmd: 'comm', t: 1 });
+    await until('relay', () => p.lines.length === 4);
+    assert.equal(p.lines[3], '{"cmd":"comm","t":1}');
+    await c.check();
+    await c.stop();
+  });
+
+  test('S3 PROTOCOL §3 connect: simultaneous connects of one uco on two nodes: exactly one survives', async () => {
+    const c = await makeCluster(2);
+    for (let round = 0; round < 5; round++) {
+      const a = new MemoryConnection((c.nodes[0] as Node).core);
+      const b = new MemoryConnection((c.nodes[1] as Node).core);
+      a.send({ cmd: 'connect', uco: `s${round}` });
+      b.send({ cmd: 'connect', uco: `s${round}` });
+      await until('both answered', () => a.lines.length > 0 && b.lines.length > 0);
+      await until('one closed', () => a.isClosed !== b.isClosed);
+      const loser = a.isClosed ? a : b;
+      assert.equal(loser.lines.at(-1), '{"exit":true,"reason":"new session"}');
+    }
+    await c.check();
+    await c.stop();
+  });
+
+  test('S5 PROTOCOL §6 when a client leaves, its peer on another node is unpaired at once and paired with the next free client', async () => {
+    const c = await makeCluster(3);
+    const a = await c.client(0, 'a');
+    const b = await c.client(1, 'b');
+    await until('pair', () => a.lines.length === 2);
+    b.send({ cmd: 'exit' });
+    await until('a unpaired', () => c.nodes[0]?.core.client('a')?.peer === undefined);
+    a.send({ cmd: 'comm', t: 'alone' });
+    await until('no peer', () => a.lines.length === 3);
+    assert.equal(a.lines[2], '{"error":"no peer","msg":{"cmd":"comm","t":"alone"}}');
+    const d = await c.client(2, 'd');
+    await until('pair with d', () => a.lines.length === 4 && d.lines.length === 2);
+    assert.equal(a.lines[3], pairLine('d'));
+    // A local pair relays in-process.
+    const e = await c.client(0, 'e');
+    const f = await c.client(0, 'f');
+    await until('local pair', () => e.lines.length === 2 && f.lines.length === 2);
+    assert.equal(e.lines[1], pairLine('f'));
+    e.write('{"cmd":"comm","n":1}\n');
+    assert.equal(f.lines[2], '{"cmd":"comm","n":1}');
+    await c.check();
+    await c.stop();
+  });
+
+  test('S9 a stopped node hands its clients back: their peers elsewhere are paired again at once', async () => {
+    const c = await makeCluster(3);
+    const a = await c.client(0, 'a');
+    const b = await c.client(1, 'b');
+    await until('pair a-b', () => a.lines.length === 2);
+    const d = await c.client(2, 'd');
+    const e = await c.client(1, 'e');
+    await until('pair d-e', () => d.lines.length === 2 && e.lines.length === 2);
+    (c.nodes[1] as Node).core.stop();
+    assert.equal(b.lines.at(-1), '{"exit":true,"reason":"server shutdown"}');
+    await (c.nodes[1] as Node).cluster.closed();
+    // a and d lost their peers on n2 and are paired with each other, without waiting for a lease.
+    await until('a-d', () => a.lines.length === 3 && d.lines.length === 3, 2_000);
+    assert.equal(a.lines[2], pairLine('d'));
+    assert.equal(d.lines[2], pairLine('a'));
+    await c.check();
+    await c.stop();
+  });
+
+  test('S10 PROTOCOL §3 connect: server full is cluster-wide', async () => {
+    const c = await makeCluster(3, { maxClients: 2 });
+    await c.client(0, 'a');
+    await c.client(1, 'b');
+    const third = new MemoryConnection((c.nodes[2] as Node).core);
+    third.send({ cmd: 'connect', uco: 'c' });
+    await until('refused', () => third.isClosed);
+    assert.deepEqual(third.lines, ['{"exit":true,"reason":"server full"}']);
+    // A takeover adds no client: it is accepted.
+    const again = await c.client(2, 'a');
+    assert.equal(again.isClosed, false);
+    await c.check();
+    await c.stop();
+  });
+
+  test('S12 Redis down: no unhandled rejection, connect fails closed with unavailable, local pairs keep relaying', async () => {
+    const own = await startRedis();
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown): void => {
+      rejections.push(reason);
+    };
+    process.on('unhandledRejection', onRejection);
+    try {
+      const name = `t${process.pid}-${++clusterNo}`;
+      const n1 = addNode(name, 'n1', { url: own.url, clusterWaitMs: 500, beatMs: 100 });
+      const n2 = addNode(name, 'n2', { url: own.url, clusterWaitMs: 500, beatMs: 100 });
+      await Promise.all([n1.cluster.ready(), n2.cluster.ready()]);
+      const connect = async (node: Node, uco: string): Promise<MemoryConnection> => {
+        const conn = new MemoryConnection(node.core);
+        conn.send({ cmd: 'connect', uco, nonce: 1 });
+        await until(`answer to ${uco}`, () => conn.lines.length > 0);
+        return conn;
+      };
+      const a = await connect(n1, 'a');
+      const b = await connect(n1, 'b');
+      const x = await connect(n2, 'x');
+      await until('a-b paired', () => a.lines.length === 2 && b.lines.length === 2);
+      await own.stop();
+      // Every path touches Redis: a connect, a leave, a cross-node line, beats, a stop.
+      const late = await connect(n2, 'late');
+      assert.deepEqual(late.lines, ['{"exit":true,"reason":"unavailable"}']);
+      a.write('{"cmd":"comm","still":"local"}\n');
+      assert.equal(b.lines.at(-1), '{"cmd":"comm","still":"local"}');
+      x.send({ cmd: 'exit' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      n1.core.stop();
+      n2.core.stop();
+      await Promise.all([n1.cluster.closed(), n2.cluster.closed()]);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(rejections, []);
+      assert.ok((n2.cluster.stats()?.redisErrors ?? 0) > 0, 'the failures were seen and handled');
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      await own.stop();
+    }
+  });
+});
