@@ -7,6 +7,9 @@
  * Redis and every node's view.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '@redis/client';
 import { MemoryConnection, RouletteCore, type RouletteOptions } from 'chat-roulette';
@@ -55,7 +58,7 @@ function addNode(name: string, id: string, options: NodeOptions = {}): Node {
     ...(graceMs === undefined ? {} : { graceMs }),
     ...(clusterWaitMs === undefined ? {} : { clusterWaitMs }),
   });
-  const node = { core: new RouletteCore({ epochMs: 3_600_000, pairDelayMs: 100, ...core, cluster }), cluster };
+  const node = { core: new RouletteCore({ epochMs: 3_600_000, pairDelayMs: 100, pingIntervalMs: 60_000, deadAfterMs: 180_000, ...core, cluster }), cluster };
   node.core.start();
   return node;
 }
@@ -120,6 +123,8 @@ async function checkInvariants(name: string, nodes: readonly Node[]): Promise<vo
   }
 }
 
+const PING = '{"cmd":"ping"}';
+
 function pairLine(uco: string): string {
   return JSON.stringify({ cmd: 'pair', uco });
 }
@@ -148,11 +153,12 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
       x.write(`${line}\n`);
       if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
-    await until(`10 000 lines (got ${y.lines.length - 2})`, () => y.lines.length === 2 + sent.length);
-    assert.deepEqual(y.lines.slice(2), sent);
+    // PROTOCOL §4: pings may come in between; the comm lines are the rest.
+    const comms = (): string[] => y.lines.slice(2).filter((line) => line !== PING);
+    await until('10 000 lines', () => comms().length === sent.length);
+    assert.deepEqual(comms(), sent);
     y.send('{"cmd":"comm","back":true}');
-    await until('reply', () => x.lines.length === 3);
-    assert.equal(x.lines[2], '{"cmd":"comm","back":true}');
+    await until('reply', () => x.lines.includes('{"cmd":"comm","back":true}'));
     const s1 = c.nodes[0]?.cluster.stats();
     const s3 = c.nodes[2]?.cluster.stats();
     assert.equal(s1?.relay.sent, 10_000);
@@ -237,6 +243,44 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
     assert.equal(a.lines[2], pairLine('d'));
     assert.equal(d.lines[2], pairLine('a'));
     await c.check();
+    await c.stop();
+  });
+
+  test('S6 kill -9 of a node process: its clients\' peers are freed and paired again once its lease lapses; no ghost rows', async () => {
+    const timing = { nodeTtlMs: 1_000, beatMs: 200, graceMs: 200 };
+    const c = await makeCluster(2, timing);
+    const name = c.name;
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fileURLToPath(new URL('./fixtures/node.ts', import.meta.url)), redis.url, name, 'n3', 'v'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await until('child node ready', () => out.includes('ready'), 20_000);
+      // v (on n3) waits: a pairs with it; b waits in turn.
+      const a = await c.client(0, 'a');
+      await until('a paired with v', () => a.lines.length === 2);
+      assert.equal(a.lines[1], pairLine('v'));
+      const b = await c.client(1, 'b');
+      const killedAt = Date.now();
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      // Lease (1 s) + grace (0.2 s) + one beat (0.2 s): whoever was paired with n3's clients
+      // is paired again (a with b, the free one) — and no later pair names a client of n3.
+      await until('a and b paired with each other', () => c.nodes[0]?.core.client('a')?.peer === 'b' && c.nodes[1]?.core.client('b')?.peer === 'a', 10_000);
+      assert.ok(Date.now() - killedAt < 5_000, 'within a few leases');
+      assert.deepEqual(a.lines.slice(2), [pairLine('b')]);
+      assert.deepEqual(b.lines.slice(1), [pairLine('a')]);
+      await until('n3 reaped', () => c.nodes.some((n) => (n.cluster.stats()?.reaped ?? 0) > 0), 5_000);
+      await c.check();
+      const probe = createClient({ url: redis.url, RESP: 2 });
+      await probe.connect();
+      assert.equal(await probe.zScore(`cr:{${name}}:nodes`, 'n3'), null);
+      assert.equal(await probe.exists(`cr:{${name}}:byn:n3`), 0);
+      await probe.close();
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
     await c.stop();
   });
 
