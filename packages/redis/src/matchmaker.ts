@@ -20,6 +20,7 @@ import type {
   TimerHandle,
   UnpairReason,
 } from 'chat-roulette';
+import { planEpoch } from './plan.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 import { createHash } from 'node:crypto';
 
@@ -104,6 +105,22 @@ interface Batch {
   lines: number;
 }
 
+/** Pairs per epoch commit script: each runs a few ms, and other commands interleave. */
+const EPOCH_CHUNK = 250;
+
+/** The fields of a HGETALL reply: a flat array (RESP2), a Map or an object (RESP3). */
+function entries(reply: unknown): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) out.push([String(reply[i]), String(reply[i + 1])]);
+  } else if (reply instanceof Map) {
+    for (const [k, v] of reply) out.push([String(k), String(v)]);
+  } else if (typeof reply === 'object' && reply !== null) {
+    for (const [k, v] of Object.entries(reply)) out.push([k, String(v)]);
+  }
+  return out;
+}
+
 /** Thrown inside the node when Redis cannot answer in time. */
 class Unavailable extends Error {}
 
@@ -136,7 +153,11 @@ export class RedisMatchmaker implements Matchmaker {
   private isReady = false;
   private readyPromise: Promise<void> | undefined;
   private closedPromise: Promise<void> | undefined;
-  private snapshot = { clients: 0, pairs: 0, nodes: 0 };
+  private snapshot = { clients: 0, pairs: 0, nodes: 0, leader: '' };
+  /** The last epoch this node heard of. */
+  private epochNo = 0;
+  private epochTimer: TimerHandle | undefined;
+  private epochRunning = false;
   private reaped = 0;
   private redisErrors = 0;
   readonly relay: RelayCounters = { sent: 0, frames: 0, delivered: 0, noReceiver: 0, publishFailed: 0, droppedStale: 0, droppedGone: 0, refused: 0 };
@@ -148,7 +169,7 @@ export class RedisMatchmaker implements Matchmaker {
     const p = `cr:{${settings.name}}:`;
     this.prefix = p;
     this.inboxPrefix = `${p}in:`;
-    this.keys = [`${p}own`, `${p}peer`, `${p}free`, `${p}nodes`, `${p}seq`];
+    this.keys = [`${p}own`, `${p}peer`, `${p}free`, `${p}nodes`, `${p}seq`, `${p}leader`, `${p}epoch`, `${p}epair`];
   }
 
   private get clock(): Clock {
@@ -179,7 +200,9 @@ export class RedisMatchmaker implements Matchmaker {
     if (!this.started || this.stopping) return;
     this.stopping = true;
     if (this.beatTimer !== undefined) this.clock.clearTimeout(this.beatTimer);
+    if (this.epochTimer !== undefined) this.clock.clearTimeout(this.epochTimer);
     this.beatTimer = undefined;
+    this.epochTimer = undefined;
     // The lease ends first: none of this node's clients is chosen while they leave.
     // The engine closes every connection right after this call; their leaves queue
     // behind this script, and the self-reap behind them.
@@ -309,8 +332,13 @@ export class RedisMatchmaker implements Matchmaker {
     );
   }
 
-  /** Epochs are not clustered yet: a clustered core keeps its pairs across epoch boundaries. */
-  nextEpoch(): void {}
+  /**
+   * Starts a new epoch now, cluster-wide — on the leader node only (elsewhere nothing
+   * happens: the leader keeps its schedule).
+   */
+  nextEpoch(): void {
+    if (this.isReady && this.snapshot.leader === this.settings.nodeId) this.runEpoch(true);
+  }
 
   pairFree(): void {
     for (const local of this.byUco.values()) if (local.pid === undefined) this.join(local);
@@ -325,7 +353,7 @@ export class RedisMatchmaker implements Matchmaker {
       if (!('send' in peer) && (peer as Seat).id < local.seat.id) continue;
       pairs++;
     }
-    return { clients: this.byUco.size, pairs, epoch: 0 };
+    return { clients: this.byUco.size, pairs, epoch: this.epochNo };
   }
 
   /** This node's view of the cluster. */
@@ -431,6 +459,10 @@ export class RedisMatchmaker implements Matchmaker {
       const local = this.current(f[1], f[2]);
       if (local === undefined || local.pid !== Number(f[3])) return;
       this.unpairLocally(local, f.slice(4).join('|') as UnpairReason);
+    } else if (kind === 'E') {
+      // E|n|clients: PROTOCOL §6, epoch n began; its pairs follow as P/L notices.
+      this.epochNo = Math.max(this.epochNo, Number(f[1]));
+      this.context.sink.epoch(Number(f[1]), Number(f[2]), []);
     } else if (kind === 'K') {
       // K|conn|gen: PROTOCOL §3 connect, taken over on another node.
       const local = this.current(f[1], f[2]);
@@ -557,16 +589,75 @@ export class RedisMatchmaker implements Matchmaker {
   private async beat(first: boolean): Promise<void> {
     try {
       const { nodeTtlMs, graceMs, nodeId } = this.settings;
-      const reply = (await this.run('beat', nodeId, [String(nodeTtlMs), String(graceMs), first ? '1' : '0'])) as Array<number | string>;
-      const [lapsed, clients, pairs, nodes, ...dead] = reply;
-      this.snapshot = { clients: Number(clients), pairs: Number(pairs), nodes: Number(nodes) };
+      const epochMs = String(this.context.options.epochMs);
+      const reply = (await this.run('beat', nodeId, [String(nodeTtlMs), String(graceMs), first ? '1' : '0', epochMs])) as Array<number | string>;
+      const [lapsed, clients, pairs, nodes, leader, , due, ...dead] = reply;
+      this.snapshot = { clients: Number(clients), pairs: Number(pairs), nodes: Number(nodes), leader: String(leader) };
       if (lapsed === 1) this.lapsed();
+      if (leader === nodeId) this.scheduleEpoch(Number(due));
       for (const args of this.retryLeaves.splice(0)) this.sendLeave(args);
       for (const node of dead) await this.reap(String(node));
     } finally {
       if (!first) this.scheduleBeat();
     }
     if (first) this.scheduleBeat();
+  }
+
+  // ── epochs (the leader only) ────────────────────────────────────────────────
+
+  /** The leader's timer for the next boundary, `due` ms from now (Redis time). */
+  private scheduleEpoch(due: number): void {
+    if (this.epochTimer !== undefined || this.stopping || due > this.settings.beatMs) return;
+    this.epochTimer = this.clock.setTimeout(() => {
+      this.epochTimer = undefined;
+      this.runEpoch(false);
+    }, Math.max(0, due));
+  }
+
+  /**
+   * PROTOCOL §6 epoch, cluster-wide: begin (fenced), snapshot, plan in JS (random order,
+   * no repeat of the previous peer where avoidable), commit in chunks (each validated
+   * and fenced), then the clients left out pair with a free client or become free.
+   */
+  private runEpoch(now: boolean): void {
+    if (this.epochRunning) return;
+    this.epochRunning = true;
+    this.epochSteps(now)
+      .catch((error: unknown) => this.failed('epoch', error))
+      .finally(() => {
+        this.epochRunning = false;
+      });
+  }
+
+  private async epochSteps(now: boolean): Promise<void> {
+    const me = this.settings.nodeId;
+    const begun = (await this.run('epochBegin', me, [String(this.context.options.epochMs), now ? '1' : '0'])) as [number, number?];
+    const n = Number(begun[0]);
+    const time = Number(begun[1]);
+    if (n === 0) return;
+    const cmd = this.cmd as AnyRedisClient;
+    const [own, peer, nodes] = await Promise.all([
+      cmd.sendCommand(['HGETALL', `${this.prefix}own`]),
+      cmd.sendCommand(['HGETALL', `${this.prefix}peer`]),
+      cmd.sendCommand(['ZRANGEBYSCORE', `${this.prefix}nodes`, String(time), '+inf']),
+    ]);
+    const live = new Set(Array.isArray(nodes) ? nodes.map(String) : []);
+    const rows = new Map<string, string>();
+    for (const [u, row] of entries(own)) if (live.has(row.slice(0, row.indexOf('|')))) rows.set(u, row);
+    const previous = new Map<string, string>();
+    for (const [u, row] of entries(peer)) previous.set(u, row.slice(row.indexOf('|') + 1));
+    const clients = [...rows.keys()];
+    const pairs = planEpoch(clients, (u) => previous.get(u), this.context.random);
+    const leftOut = clients.length % 2 === 1 ? [clients[clients.length - 1] as string] : [];
+    for (let i = 0; i === 0 || i < pairs.length; i += EPOCH_CHUNK) {
+      const args = [String(n), i === 0 ? String(clients.length) : ''];
+      for (const [a, b] of pairs.slice(i, i + EPOCH_CHUNK)) args.push(a, rows.get(a) as string, b, rows.get(b) as string);
+      const left = (await this.run('epochCommit', me, args)) as Array<string | number>;
+      if (left[0] === -1) return; // deposed: another leader runs the epochs now
+      for (const u of left) leftOut.push(String(u));
+    }
+    await this.run('epochFinish', me, [String(n), ...leftOut]);
+    log('node %s ran epoch %d: %d clients, %d pairs planned', me, n, clients.length, pairs.length);
   }
 
   private async reap(node: string): Promise<void> {

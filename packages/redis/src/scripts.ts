@@ -7,24 +7,27 @@
  * Every script takes the same keys, all under the hash tag `{name}`:
  * `own` (HASH uco → `node|conn|gen`), `peer` (HASH uco → `pid|peerUco`, symmetric),
  * `free` (SET of registered, unpaired clients), `nodes` (ZSET node → lease expiry, Redis
- * TIME in ms), `seq` (counter for gens and pids), `byn:<node>` (SET of the ucos
- * registered through that node: the reaper's work list).
+ * TIME in ms), `seq` (counter for gens and pids), `leader` (the node that runs epochs,
+ * with a TTL), `epoch` (HASH: `n`, `at` = Redis TIME of its start), `epair` (SET of the
+ * clients paired since the current epoch began: an epoch commit leaves them alone),
+ * `byn:<node>` (SET of the ucos registered through that node: the reaper's work list).
  * `ARGV[1]` is the inbox channel prefix, `ARGV[2]` a node id.
  *
  * Inbox notices (text, `|`-separated; a uco is always last, so it may contain `|`):
  * - `P|conn|gen|pid|peerNode|peerConn|kind|peerUco`: the client is paired with a remote client;
  * - `L|connA|genA|connB|genB|pid|kind`: two clients of this node are paired;
  * - `U|conn|gen|pid|reason`: the pair `pid` ended (a local peer is unpaired with it);
- * - `K|conn|gen`: the registration was taken over elsewhere (`new session`).
+ * - `K|conn|gen`: the registration was taken over elsewhere (`new session`);
+ * - `E|n|clients`: epoch `n` began (its pairs follow as `P`/`L` notices of kind `epoch`).
  *
  * @module
  */
 
 /** Names of the scripts. */
-export type ScriptName = 'register' | 'join' | 'leave' | 'choose' | 'beat' | 'reap' | 'detach';
+export type ScriptName = 'register' | 'join' | 'leave' | 'choose' | 'beat' | 'reap' | 'detach' | 'epochBegin' | 'epochCommit' | 'epochFinish';
 
 const PRELUDE = `
-local OWN, PEER, FREE, NODES, SEQ, BYN = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local OWN, PEER, FREE, NODES, SEQ, LEADER, EPOCH, EPAIR, BYN = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local CH, ME = ARGV[1], ARGV[2]
 local t = redis.call('TIME')
 local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -46,6 +49,7 @@ local function link(a, ar, b, br, kind)
   local pid = redis.call('INCR', SEQ)
   redis.call('HSET', PEER, a, pid .. '|' .. b, b, pid .. '|' .. a)
   redis.call('SREM', FREE, a, b)
+  redis.call('SADD', EPAIR, a, b)
   if ar[1] == br[1] then
     redis.call('PUBLISH', CH .. ar[1], table.concat({'L', ar[2], ar[3], br[2], br[3], pid, kind}, '|'))
   else
@@ -156,14 +160,28 @@ if p ~= b then rejoin(p, pr) end
 if q ~= a then rejoin(q, qr) end
 return 1
 `,
-  // ARGV: 3 ttlMs, 4 graceMs, 5 first ('1' on the first beat). Renews the lease.
-  // Returns {lapsed, clients, pairs, nodes, dead nodes...}.
+  // ARGV: 3 ttlMs, 4 graceMs, 5 first ('1' on the first beat), 6 epochMs. Renews the
+  // lease; takes or renews the leadership (TTL = ttlMs). Returns {lapsed, clients,
+  // pairs, nodes, leader, epoch, ms until the next epoch, dead nodes...}.
   beat: `
 local old = redis.call('ZSCORE', NODES, ME)
 local lapsed = 0
 if ARGV[5] ~= '1' and ((not old) or tonumber(old) < NOW) then lapsed = 1 end
 redis.call('ZADD', NODES, NOW + tonumber(ARGV[3]), ME)
-local out = {lapsed, redis.call('HLEN', OWN), redis.call('HLEN', PEER) / 2, redis.call('ZCARD', NODES)}
+local leader = redis.call('GET', LEADER)
+if not leader then
+  redis.call('SET', LEADER, ME, 'PX', ARGV[3])
+  leader = ME
+elseif leader == ME then
+  redis.call('PEXPIRE', LEADER, ARGV[3])
+end
+local at = tonumber(redis.call('HGET', EPOCH, 'at'))
+if not at then
+  at = NOW
+  redis.call('HSET', EPOCH, 'at', at, 'n', 0)
+end
+local n = tonumber(redis.call('HGET', EPOCH, 'n'))
+local out = {lapsed, redis.call('HLEN', OWN), redis.call('HLEN', PEER) / 2, redis.call('ZCARD', NODES), leader, n, at + tonumber(ARGV[6]) - NOW}
 for _, n in ipairs(redis.call('ZRANGEBYSCORE', NODES, '-inf', '(' .. (NOW - tonumber(ARGV[4])))) do out[#out + 1] = n end
 return out
 `,
@@ -187,6 +205,64 @@ if redis.call('SCARD', BYN) == 0 then
   return 0
 end
 return 1
+`,
+  // ARGV: 3 epochMs, 4 '1' to start one now. Fenced by the leadership: begins epoch n+1
+  // when due. Returns {n, Redis TIME} or {0} (not the leader, or not due).
+  epochBegin: `
+if redis.call('GET', LEADER) ~= ME then return {0} end
+local at = tonumber(redis.call('HGET', EPOCH, 'at') or 0)
+if ARGV[4] ~= '1' and at + tonumber(ARGV[3]) > NOW then return {0} end
+local n = redis.call('HINCRBY', EPOCH, 'n', 1)
+redis.call('HSET', EPOCH, 'at', NOW)
+redis.call('DEL', EPAIR)
+return {n, NOW}
+`,
+  // ARGV: 3 n, 4 clients ('' after the first chunk), then quadruples (a, ownA, b, ownB)
+  // planned from a snapshot. Fenced by the leadership and the epoch number. Each pair
+  // whose rows are unchanged, on live nodes, and not paired since the boundary, replaces
+  // both sides' pairs. Returns the valid sides of the pairs that could not be made.
+  epochCommit: `
+if redis.call('GET', LEADER) ~= ME or tonumber(redis.call('HGET', EPOCH, 'n')) ~= tonumber(ARGV[3]) then return {-1} end
+if ARGV[4] ~= '' then
+  for _, node in ipairs(redis.call('ZRANGEBYSCORE', NODES, NOW, '+inf')) do
+    redis.call('PUBLISH', CH .. node, 'E|' .. ARGV[3] .. '|' .. ARGV[4])
+  end
+end
+local function valid(u, expect)
+  local s = redis.call('HGET', OWN, u)
+  if s ~= expect or redis.call('SISMEMBER', EPAIR, u) == 1 then return nil end
+  local r = split(s)
+  if not alive(r[1]) then return nil end
+  return r
+end
+local left = {}
+for i = 5, #ARGV, 4 do
+  local a, b = ARGV[i], ARGV[i + 2]
+  local ar, br = valid(a, ARGV[i + 1]), valid(b, ARGV[i + 3])
+  if ar and br then
+    dissolve(a, 'epoch', ar)
+    dissolve(b, 'epoch', br)
+    link(a, ar, b, br, 'epoch')
+  elseif ar then left[#left + 1] = a
+  elseif br then left[#left + 1] = b end
+end
+return left
+`,
+  // ARGV: 3 n, then ucos left out of the epoch's pairs (the odd one, the leftovers):
+  // each still registered and not paired since the boundary leaves its old pair and is
+  // paired with a free client, or becomes free (PROTOCOL §6).
+  epochFinish: `
+if redis.call('GET', LEADER) ~= ME or tonumber(redis.call('HGET', EPOCH, 'n')) ~= tonumber(ARGV[3]) then return -1 end
+for i = 4, #ARGV do
+  local u = ARGV[i]
+  local r = row(u)
+  if r and alive(r[1]) and redis.call('SISMEMBER', EPAIR, u) == 0 then
+    local p, pr = dissolve(u, 'epoch', r)
+    if redis.call('SISMEMBER', FREE, u) == 0 then tryPair(u, r) end
+    rejoin(p, pr)
+  end
+end
+return 0
 `,
   // A stopping node: its lease ends now, so none of its clients is chosen any more.
   detach: `

@@ -203,6 +203,35 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
     await c.stop();
   });
 
+  test('S4 PROTOCOL §6 an epoch re-pairs every live client across nodes, never with the previous peer when avoidable; the odd one stays free', async () => {
+    const c = await makeCluster(3);
+    const conns: MemoryConnection[] = [];
+    for (let i = 0; i < 9; i++) conns.push(await c.client(i % 3, `c${i}`));
+    const views = (): Map<string, string | undefined> => new Map(c.nodes.flatMap((n) => n.core.clients().map((info) => [info.uco, info.peer] as const)));
+    await until('eight paired', () => [...views().values()].filter((peer) => peer !== undefined).length === 8);
+    const before = views();
+    const counts = conns.map((conn) => conn.lines.length);
+    // The leader runs the epoch (it took the leadership on its first lease renewal).
+    await until('a leader', () => c.nodes.some((n) => n.cluster.stats()?.leader === n.cluster.nodeId));
+    const leader = c.nodes.find((n) => n.cluster.stats()?.leader === n.cluster.nodeId) as Node;
+    const started: number[] = [];
+    for (const n of c.nodes) n.core.on('epochStarted', (e) => started.push(e.epoch));
+    leader.core.nextEpoch();
+    await until('every node saw epoch 1', () => started.length === 3 && c.nodes.every((n) => n.core.epoch === 1));
+    await until('eight paired again', () => conns.filter((conn, i) => conn.lines.length > (counts[i] as number)).length >= 8);
+    const after = views();
+    const told = conns.filter((conn, i) => conn.lines.length > (counts[i] as number));
+    assert.equal(told.length, 8, 'nine clients: eight get a new pair, one stays free');
+    for (const [uco, peer] of after) {
+      if (peer === undefined) continue;
+      assert.equal(after.get(peer), uco, 'pairs are symmetric across nodes');
+      assert.notEqual(peer, before.get(uco), `${uco} keeps its previous peer`);
+    }
+    for (const conn of told) assert.match(conn.lines.at(-1) as string, /^\{"cmd":"pair","uco":"c\d"\}$/);
+    await c.check();
+    await c.stop();
+  });
+
   test('S5 PROTOCOL §6 when a client leaves, its peer on another node is unpaired at once and paired with the next free client', async () => {
     const c = await makeCluster(3);
     const a = await c.client(0, 'a');
