@@ -79,6 +79,10 @@ export interface RedisClusterStats {
   readonly pairs: number;
   /** Nodes holding a lease (or not yet reaped), at the last renewal. */
   readonly nodes: number;
+  /** The node that runs the epochs, at the last renewal (`''` before the first). */
+  readonly leader: string;
+  /** The last epoch this node heard of. */
+  readonly epoch: number;
   /** Clients registered through this node. */
   readonly localClients: number;
   /** Dead nodes this node reaped. */
@@ -362,6 +366,7 @@ export class RedisMatchmaker implements Matchmaker {
       nodeId: this.settings.nodeId,
       ready: this.isReady,
       ...this.snapshot,
+      epoch: this.epochNo,
       localClients: this.byUco.size,
       reaped: this.reaped,
       redisErrors: this.redisErrors,

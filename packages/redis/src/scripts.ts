@@ -135,7 +135,8 @@ return n
 local conn, gen, u, reason = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local cur = redis.call('HGET', OWN, u)
 if cur ~= ME .. '|' .. conn .. '|' .. gen then
-  redis.call('SREM', BYN, u)
+  -- A newer registration of u through this node keeps it on the reaper's list.
+  if not cur or split(cur)[1] ~= ME then redis.call('SREM', BYN, u) end
   return 0
 end
 redis.call('HDEL', OWN, u)
