@@ -510,6 +510,7 @@ export class Engine implements MatchmakerSink {
       errors: { ...this.counters.errors },
       connectionsOpened: this.counters.connectionsOpened,
       relayedLineBytes: [...this.counters.relayedLineBytes],
+      ...(this.matchmaker.stats === undefined ? {} : { cluster: this.matchmaker.stats() }),
     };
   }
 }

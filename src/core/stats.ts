@@ -32,6 +32,12 @@ export interface RouletteStats {
    * the last entry counts the lines above every bound. Not cumulative.
    */
   relayedLineBytes: number[];
+  /**
+   * A clustered core's view of the cluster, from its matchmaker (for
+   * `@chat-roulette/redis`: nodes, clients and pairs cluster-wide, leader, relay counters).
+   * Absent with the default, local matchmaker.
+   */
+  cluster?: Readonly<Record<string, unknown>>;
 }
 
 /** Upper bounds, in bytes, of the buckets of {@link RouletteStats.relayedLineBytes}. */

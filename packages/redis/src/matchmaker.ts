@@ -360,8 +360,8 @@ export class RedisMatchmaker implements Matchmaker {
     return { clients: this.byUco.size, pairs, epoch: this.epochNo };
   }
 
-  /** This node's view of the cluster. */
-  stats(): RedisClusterStats {
+  /** This node's view of the cluster (also `core.stats().cluster`). */
+  stats(): RedisClusterStats & Readonly<Record<string, unknown>> {
     return {
       nodeId: this.settings.nodeId,
       ready: this.isReady,

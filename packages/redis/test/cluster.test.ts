@@ -164,6 +164,10 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
     assert.equal(s1?.relay.sent, 10_000);
     assert.equal(s3?.relay.delivered, 10_000);
     assert.equal(s3?.relay.droppedStale, 0);
+    // core.stats() carries the node's view of the cluster.
+    const cluster = c.nodes[2]?.core.stats().cluster;
+    assert.equal(cluster?.nodeId, 'n3');
+    assert.deepEqual(cluster?.relay, s3?.relay);
     await c.check();
     await c.stop();
   });

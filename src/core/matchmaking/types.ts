@@ -120,6 +120,11 @@ export interface Matchmaker {
   pairFree(): void;
   /** Registered clients, current pairs and the epoch number, as this matchmaker knows them. */
   counts(): MatchmakerCounts;
+  /**
+   * Optional: a networked matchmaker's own figures (nodes, leader, relay counters…),
+   * reported as `cluster` by `core.stats()`.
+   */
+  stats?(): Readonly<Record<string, unknown>>;
 }
 
 /** Sizes reported by {@link Matchmaker.counts}. */
