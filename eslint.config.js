@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**', 'examples/**', 'bench/**', 'test/**'],
+    files: ['src/cli/**', 'examples/**', 'bench/**', 'test/**', 'packages/*/bench/**', 'packages/*/test/**'],
     rules: { 'no-console': 'off' },
   },
 );
