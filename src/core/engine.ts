@@ -241,6 +241,10 @@ export class Engine implements MatchmakerSink {
     this.close(seat as Connection, 'new session');
   }
 
+  evicted(seat: Seat): void {
+    this.close(seat as Connection, 'unavailable');
+  }
+
   /** PROTOCOL §5: a dead or closed client is never chosen for pairing. */
   isLive(seat: Seat): boolean {
     const conn = seat as Connection;

@@ -682,7 +682,7 @@ export class RedisMatchmaker implements Matchmaker {
    */
   private lapsed(): void {
     log('node %s: lease lapsed, closing %d clients', this.settings.nodeId, this.byUco.size);
-    for (const local of [...this.byUco.values()]) this.context.sink.kicked(local.seat);
+    for (const local of [...this.byUco.values()]) this.context.sink.evicted(local.seat);
   }
 
   // ── Redis calls ─────────────────────────────────────────────────────────────

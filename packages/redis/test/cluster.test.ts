@@ -317,6 +317,38 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
     await c.stop();
   });
 
+  test('S8 Redis paused longer than the leases: nothing crashes, clients are closed with unavailable (fail closed), the cluster works again after', async () => {
+    const own = await startRedis();
+    try {
+      const name = `t${process.pid}-${++clusterNo}`;
+      const timing = { url: own.url, nodeTtlMs: 500, beatMs: 100, graceMs: 100, clusterWaitMs: 5_000 };
+      const nodes = [addNode(name, 'n1', timing), addNode(name, 'n2', timing)];
+      await Promise.all(nodes.map((n) => n.cluster.ready()));
+      const a = new MemoryConnection((nodes[0] as Node).core);
+      const b = new MemoryConnection((nodes[1] as Node).core);
+      a.send({ cmd: 'connect', uco: 'a' });
+      b.send({ cmd: 'connect', uco: 'b' });
+      await until('a-b paired', () => a.lines.length === 2 && b.lines.length === 2);
+      own.pause(true);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      own.pause(false);
+      await until('both closed', () => a.isClosed && b.isClosed);
+      assert.equal(a.lines.at(-1), '{"exit":true,"reason":"unavailable"}');
+      assert.equal(b.lines.at(-1), '{"exit":true,"reason":"unavailable"}');
+      // They connect again and are paired again.
+      const a2 = new MemoryConnection((nodes[0] as Node).core);
+      const b2 = new MemoryConnection((nodes[1] as Node).core);
+      a2.send({ cmd: 'connect', uco: 'a' });
+      b2.send({ cmd: 'connect', uco: 'b' });
+      await until('paired again', () => a2.lines.length === 2 && b2.lines.length === 2);
+      assert.equal(a2.lines[1], pairLine('b'));
+      for (const n of nodes) n.core.stop();
+      await Promise.all(nodes.map((n) => n.cluster.closed()));
+    } finally {
+      await own.stop();
+    }
+  });
+
   test('S10 PROTOCOL §3 connect: server full is cluster-wide', async () => {
     const c = await makeCluster(3, { maxClients: 2 });
     await c.client(0, 'a');

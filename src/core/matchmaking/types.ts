@@ -82,6 +82,11 @@ export interface MatchmakerSink {
   epoch(epoch: number, clients: number, pairs: ReadonlyArray<readonly [Seat, Seat | RemotePeer]>): void;
   /** `seat`'s uco was registered by another connection (elsewhere): close it with `new session`. */
   kicked(seat: Seat): void;
+  /**
+   * `seat`'s registration can no longer be vouched for (a clustered node lost its lease
+   * while Redis was unreachable): close it with `unavailable` (fail closed).
+   */
+  evicted(seat: Seat): void;
   /** PROTOCOL §5: whether `seat` may be chosen for pairing (open, and not dead). */
   isLive(seat: Seat): boolean;
   /** A line relayed to `seat` by its remote peer. Returns `false` when `seat` could not take it. */
