@@ -101,6 +101,8 @@ export interface StartOptions {
   console?: ConsoleFlags;
   /** The reference DH peer inside the server (`--reference-peer`, `--round-log`). */
   referencePeer?: ReferencePeerFlags;
+  /** Run as one node of a cluster on Redis (`--redis`, `--cluster`, `--node-id`). */
+  cluster?: ClusterFlags;
 }
 
 /** Where and how the console is served. */
@@ -121,6 +123,16 @@ export interface ReferencePeerFlags {
   uco: string;
   /** `--round-log`: the NDJSON file its rounds are appended to. */
   roundLog: string | undefined;
+}
+
+/** The flags of a clustered node (docs/scaling.md). */
+export interface ClusterFlags {
+  /** The Redis server (`--redis redis://HOST:PORT`). */
+  readonly url: string;
+  /** The cluster's name (`--cluster`, default `main`). */
+  readonly name: string;
+  /** This node's id (`--node-id`), or `undefined` for a random one. */
+  readonly nodeId: string | undefined;
 }
 
 /**
@@ -153,6 +165,9 @@ const HTTP_TOKEN = 'http-token';
 const HTTP_PUBLIC = 'http-public';
 const REFERENCE_PEER = 'reference-peer';
 const ROUND_LOG = 'round-log';
+const REDIS = 'redis';
+const CLUSTER = 'cluster';
+const NODE_ID = 'node-id';
 const MAX_PORT = 65_535;
 /** The value of a limit flag that turns the limit off (`Infinity` for the core). */
 const OFF = 'off';
@@ -169,6 +184,9 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set([
   HTTP_TOKEN,
   REFERENCE_PEER,
   ROUND_LOG,
+  REDIS,
+  CLUSTER,
+  NODE_ID,
   ...CORE_FLAGS.map((f) => f.flag),
   ...LIMIT_FLAGS.map((f) => f.flag),
 ]);
@@ -274,6 +292,20 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
   if (typeof lab === 'string') return usageError(lab);
   if (lab.console !== undefined) options.console = lab.console;
   if (lab.referencePeer !== undefined) options.referencePeer = lab.referencePeer;
+  const url = values.get(REDIS);
+  const name = values.get(CLUSTER);
+  const nodeId = values.get(NODE_ID);
+  if (url === undefined) {
+    if (name !== undefined || nodeId !== undefined) return usageError(`options --${CLUSTER} and --${NODE_ID} need --${REDIS}`);
+  } else {
+    if (!/^rediss?:\/\/./.test(url)) return usageError(`invalid value for --${REDIS}: '${url}' (expected redis://HOST:PORT)`);
+    for (const [flag, text] of [[CLUSTER, name], [NODE_ID, nodeId]] as const) {
+      if (text !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(text)) {
+        return usageError(`invalid value for --${flag}: '${text}' (expected 1 to 64 letters, digits, '.', '_' or '-')`);
+      }
+    }
+    options.cluster = { url, name: name ?? 'main', nodeId };
+  }
   return { kind: 'run', options };
 }
 
@@ -390,6 +422,9 @@ export function startUsage(): string {
     ['--http-public', 'allow a console without a token on a non-loopback address'],
     ['--reference-peer UCO', 'run the reference Diffie-Hellman peer in the server and grade its rounds'],
     ['--round-log FILE', "append the reference peer's rounds to FILE as NDJSON (for report)"],
+    ['--redis URL', 'run as one node of a cluster on Redis (redis://HOST:PORT; needs @chat-roulette/redis)'],
+    ['--cluster NAME', 'with --redis: the cluster to join (default main)'],
+    ['--node-id ID', 'with --redis: this node\'s id, unique in the cluster (default random)'],
     ['-h, --help', 'show this help'],
   ];
   const width = Math.max(...rows.map(([left]) => left.length));

@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { listen, RouletteCore, seededRandom, type RouletteServer } from '../../index.js';
 import { bindRefusal, CONSOLE_TOKEN_ENV } from '../../console/auth.js';
 import { parseStartArgs, startUsage, type StartOptions } from '../args.js';
+import { loadClusterNode, type ClusterNode } from '../cluster.js';
 import { EXIT, type CliIo, type Command } from '../command.js';
 import { startConsoleServer, startReferencePeer, type ConsoleServer, type InProcessPeer } from '../console.js';
 import { createLogger, logCoreEvents, type Logger } from '../log.js';
@@ -44,6 +45,9 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
 }
 
+/** How long a clustered node waits for Redis at start before giving up (exit 1). */
+export const CLUSTER_START_MS = 10_000;
+
 /**
  * Listens, prints `listening on <host>:<port>` to stdout (then, with `--http`,
  * `console on http://<host>:<port>/`), and serves until a stop signal.
@@ -59,21 +63,41 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
     }
   }
   const log = createLogger({ write: io.err, quiet: options.quiet });
+  let cluster: ClusterNode | undefined;
+  if (options.cluster !== undefined) {
+    const loaded = await loadClusterNode(options.cluster);
+    if (typeof loaded === 'string') {
+      io.err(`chat-roulette start: ${loaded}\n`);
+      return EXIT.usage;
+    }
+    cluster = loaded;
+  }
   const stopSignal = waitForStopSignal();
   const core = new RouletteCore({
     ...options.core,
     ...(options.seed === undefined ? {} : { random: seededRandom(options.seed) }),
+    ...(cluster === undefined ? {} : { cluster }),
   });
   const unsubscribe = logCoreEvents(core, log);
   try {
     const server = await openServer(core, options, log);
     if (server === undefined) return EXIT.failure;
     core.start();
+    if (cluster !== undefined && options.cluster !== undefined) {
+      const joined = await joinCluster(cluster, options.cluster.url, log);
+      if (!joined) {
+        await server.close({ graceMs: 0 });
+        core.stop();
+        await cluster.closed();
+        return EXIT.failure;
+      }
+    }
     const lab = await openLab(core, options, token, log);
     if (typeof lab === 'string') {
       log.error(lab);
       core.stop();
       await server.close({ graceMs: 0 });
+      await cluster?.closed();
       return EXIT.failure;
     }
     const stats = options.statsIntervalMs > 0 ? setInterval(printStats, options.statsIntervalMs, core, io) : undefined;
@@ -105,6 +129,8 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
     core.stop();
     await closed;
     await lab.console?.close();
+    // A clustered node hands its clients' peers back to the cluster before it exits.
+    await cluster?.closed();
     clearTimeout(timer);
     clearInterval(stats);
     log.info('Server stopped');
@@ -143,6 +169,24 @@ async function openLab(core: RouletteCore, options: StartOptions, token: string 
 /** `undefined` for an unset or empty environment variable. */
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** Waits for the node's lease and inbox subscription; false after logging why not. */
+async function joinCluster(cluster: ClusterNode, url: string, log: Logger): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CLUSTER_START_MS} ms`)), CLUSTER_START_MS);
+  });
+  try {
+    await Promise.race([cluster.ready(), timeout]);
+    log.info(`Joined the cluster on ${url}`);
+    return true;
+  } catch (error) {
+    log.error(`cannot join the cluster on ${url}: ${describeError(error)}`);
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The TCP (or TLS) server, listening; `undefined` after logging why it could not be. */
