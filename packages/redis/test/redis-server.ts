@@ -8,28 +8,22 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 
-/** Why the Redis tests cannot run here, or `undefined` when they can. */
-export function redisMissing(): string | undefined {
+/** How to enable the Redis tests. */
+const HOW = 'install redis-server (e.g. `apt-get install -y redis-server`) to run them';
+
+/**
+ * `false` when redis-server can be started here; else the skip label of the Redis tests.
+ * `announce`: this file prints the one line saying how to enable them (one file does,
+ * so `npm test` prints it once). With `CI` set, a missing redis-server is a failure.
+ */
+export function skipReason(announce = false): string | false {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (probe.error === undefined && probe.status === 0) return undefined;
-  const why = 'redis-server not found: the @chat-roulette/redis tests are skipped (install it, e.g. `apt-get install -y redis-server`, to run them)';
+  if (probe.error === undefined && probe.status === 0) return false;
   if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') {
-    throw new Error(`${why} — CI is set, so this is a failure`);
+    throw new Error(`redis-server not found: the @chat-roulette/redis tests cannot run, and CI is set; ${HOW}`);
   }
-  return why;
-}
-
-let skipNoticeShown = false;
-
-/** The skip reason, printed once per process. */
-export function skipReason(): string | false {
-  const why = redisMissing();
-  if (why === undefined) return false;
-  if (!skipNoticeShown) {
-    skipNoticeShown = true;
-    process.stderr.write(`${why}\n`);
-  }
-  return why;
+  if (announce) process.stderr.write(`redis-server not found: the @chat-roulette/redis tests are skipped; ${HOW}\n`);
+  return 'needs redis-server';
 }
 
 async function freePort(): Promise<number> {
