@@ -68,6 +68,12 @@ export interface RedisClusterOptions {
    * @defaultValue 5000
    */
   readonly clusterWaitMs?: number;
+  /**
+   * How often a node compares its view of its clients with Redis and repairs what a
+   * lost notice left behind (a subscriber reconnect loses the notices of that moment).
+   * @defaultValue 10000
+   */
+  readonly reconcileMs?: number;
 }
 
 /**
@@ -120,6 +126,7 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterFac
     beatMs: positive('beatMs', options.beatMs, 1_000),
     graceMs: positive('graceMs', options.graceMs, 1_000),
     clusterWaitMs: positive('clusterWaitMs', options.clusterWaitMs, 5_000),
+    reconcileMs: positive('reconcileMs', options.reconcileMs, 10_000),
   };
   let node: RedisMatchmaker | undefined;
   const factory = (context: MatchmakerContext): Matchmaker => {

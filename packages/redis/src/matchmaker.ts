@@ -45,6 +45,7 @@ export interface NodeSettings {
   readonly beatMs: number;
   readonly graceMs: number;
   readonly clusterWaitMs: number;
+  readonly reconcileMs: number;
 }
 
 /** Relay and notice counters of one node (see {@link RedisClusterStats}). */
@@ -89,6 +90,8 @@ export interface RedisClusterStats {
   readonly reaped: number;
   /** Redis calls that failed (each handled). */
   readonly redisErrors: number;
+  /** Corrections made by reconcile: notices that never arrived, rows nobody held. */
+  readonly reconciled: number;
   /** Relay counters of this node. */
   readonly relay: Readonly<RelayCounters>;
 }
@@ -162,6 +165,12 @@ export class RedisMatchmaker implements Matchmaker {
   private epochNo = 0;
   private epochTimer: TimerHandle | undefined;
   private epochRunning = false;
+  /** Registrations whose script has not answered yet, by uco (reconcile leaves their rows alone). */
+  private readonly registering = new Map<string, number>();
+  private lastReconcile = 0;
+  private reconciling = false;
+  /** Local views corrected by reconcile (missed notices, orphan rows). */
+  private reconciled = 0;
   private reaped = 0;
   private redisErrors = 0;
   readonly relay: RelayCounters = { sent: 0, frames: 0, delivered: 0, noReceiver: 0, publishFailed: 0, droppedStale: 0, droppedGone: 0, refused: 0 };
@@ -276,6 +285,13 @@ export class RedisMatchmaker implements Matchmaker {
       this.run('register', this.settings.nodeId, [String(seat.id), uco, String(this.context.options.maxClients)]),
     );
     let reply: unknown;
+    this.registering.set(uco, (this.registering.get(uco) ?? 0) + 1);
+    const settled = (): void => {
+      const n = (this.registering.get(uco) ?? 1) - 1;
+      if (n === 0) this.registering.delete(uco);
+      else this.registering.set(uco, n);
+    };
+    call.then(settled, settled);
     try {
       reply = await this.within(call);
     } catch (error) {
@@ -370,6 +386,7 @@ export class RedisMatchmaker implements Matchmaker {
       localClients: this.byUco.size,
       reaped: this.reaped,
       redisErrors: this.redisErrors,
+      reconciled: this.reconciled,
       relay: { ...this.relay },
     };
   }
@@ -602,10 +619,78 @@ export class RedisMatchmaker implements Matchmaker {
       if (leader === nodeId) this.scheduleEpoch(Number(due));
       for (const args of this.retryLeaves.splice(0)) this.sendLeave(args);
       for (const node of dead) await this.reap(String(node));
+      const now = this.clock.now();
+      if (!first && now - this.lastReconcile >= this.settings.reconcileMs) {
+        this.lastReconcile = now;
+        await this.reconcile();
+      }
     } finally {
       if (!first) this.scheduleBeat();
     }
     if (first) this.scheduleBeat();
+  }
+
+  // ── reconcile ───────────────────────────────────────────────────────────────
+
+  /**
+   * Compares this node's view with Redis and repairs what a lost notice (a subscriber
+   * reconnect) or a lost reply left behind: a registration taken over elsewhere is
+   * closed (`new session`), one that vanished is closed (`unavailable`), a pair that
+   * ended is ended here too, a client neither paired nor waiting is offered again, and a
+   * row of this node that no connection holds is removed (fenced by its gen). A view
+   * that changed while Redis answered is left for the next round.
+   */
+  private async reconcile(): Promise<void> {
+    if (this.reconciling || this.stopping) return;
+    this.reconciling = true;
+    try {
+      const cmd = this.cmd as AnyRedisClient;
+      const me = this.settings.nodeId;
+      const listed = (await cmd.sendCommand(['SMEMBERS', `${this.prefix}byn:${me}`])) as unknown;
+      const ucos = new Set<string>([...this.byUco.keys(), ...(Array.isArray(listed) ? listed.map(String) : [])]);
+      if (ucos.size === 0) return;
+      const names = [...ucos];
+      const before = new Map(names.map((u) => [u, this.byUco.get(u)] as const));
+      const pids = new Map(names.map((u) => [u, this.byUco.get(u)?.pid] as const));
+      const [own, peer, free] = (await Promise.all([
+        cmd.sendCommand(['HMGET', `${this.prefix}own`, ...names]),
+        cmd.sendCommand(['HMGET', `${this.prefix}peer`, ...names]),
+        cmd.sendCommand(['SMISMEMBER', `${this.prefix}free`, ...names]),
+      ])) as unknown as [Array<string | null>, Array<string | null>, number[]];
+      names.forEach((uco, i) => {
+        const local = this.byUco.get(uco);
+        if (local !== before.get(uco) || local?.pid !== pids.get(uco) || this.registering.has(uco)) return;
+        const row = own[i] ?? null;
+        if (local === undefined) {
+          if (row === null || !row.startsWith(`${me}|`)) return;
+          // A row of this node that no connection holds: it leaves (fenced by its gen).
+          const [, conn, gen] = row.split('|') as [string, string, string];
+          if (this.locals.has(Number(conn))) return;
+          this.reconciled++;
+          this.sendLeave([conn, gen, uco, 'transport closed']);
+          return;
+        }
+        if (row !== `${me}|${local.seat.id}|${local.gen}`) {
+          this.reconciled++;
+          if (row === null) this.context.sink.evicted(local.seat);
+          else this.context.sink.kicked(local.seat);
+          return;
+        }
+        const pair = peer[i] ?? null;
+        if (pair === null && local.pid !== undefined) {
+          // The pair ended and its notice never came.
+          this.reconciled++;
+          this.unpairLocally(local, 'repaired');
+          this.join(local);
+        } else if (pair === null && free[i] !== 1 && !this.joins.has(local)) {
+          // Neither paired nor waiting: offered again.
+          this.reconciled++;
+          this.join(local);
+        }
+      });
+    } finally {
+      this.reconciling = false;
+    }
   }
 
   // ── epochs (the leader only) ────────────────────────────────────────────────

@@ -45,10 +45,17 @@ interface TestCluster {
   stop(): Promise<void>;
 }
 
-type NodeOptions = Omit<RouletteOptions, 'cluster'> & { nodeTtlMs?: number; beatMs?: number; graceMs?: number; clusterWaitMs?: number; url?: string };
+type NodeOptions = Omit<RouletteOptions, 'cluster'> & {
+  nodeTtlMs?: number;
+  beatMs?: number;
+  graceMs?: number;
+  clusterWaitMs?: number;
+  reconcileMs?: number;
+  url?: string;
+};
 
 function addNode(name: string, id: string, options: NodeOptions = {}): Node {
-  const { nodeTtlMs, beatMs, graceMs, clusterWaitMs, url, ...core } = options;
+  const { nodeTtlMs, beatMs, graceMs, clusterWaitMs, reconcileMs, url, ...core } = options;
   const cluster = redisCluster({
     url: url ?? redis.url,
     name,
@@ -57,6 +64,7 @@ function addNode(name: string, id: string, options: NodeOptions = {}): Node {
     ...(beatMs === undefined ? {} : { beatMs }),
     ...(graceMs === undefined ? {} : { graceMs }),
     ...(clusterWaitMs === undefined ? {} : { clusterWaitMs }),
+    ...(reconcileMs === undefined ? {} : { reconcileMs }),
   });
   const node = { core: new RouletteCore({ epochMs: 3_600_000, pairDelayMs: 100, pingIntervalMs: 60_000, deadAfterMs: 180_000, ...core, cluster }), cluster };
   node.core.start();
@@ -346,6 +354,40 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
     } finally {
       await own.stop();
     }
+  });
+
+  test('reconcile: a lost takeover notice, a lost unpair notice and a row nobody holds are repaired', async () => {
+    const c = await makeCluster(2, { beatMs: 100, reconcileMs: 300 });
+    const p = `cr:{${c.name}}:`;
+    const a = await c.client(0, 'a');
+    const b = await c.client(1, 'b');
+    await until('a-b paired', () => a.lines.length === 2 && b.lines.length === 2);
+    const u = await c.client(0, 'u');
+    const redisClient = createClient({ url: redis.url, RESP: 2 });
+    await redisClient.connect();
+    try {
+      // The pair a-b ended in Redis but neither node heard of it (as if its U notices were lost).
+      await redisClient.hDel(`${p}peer`, ['a', 'b']);
+      // u was taken over on n2 (the register script also takes it out of the free set)
+      // but n1 never got the K notice.
+      await redisClient.sRem(`${p}free`, 'u');
+      await redisClient.hSet(`${p}own`, 'u', 'n2|999|999999');
+      // A row of n1 that no connection of n1 holds (its leave was lost).
+      await redisClient.hSet(`${p}own`, 'ghost', 'n1|4242|7');
+      await redisClient.sAdd(`${p}byn:n1`, 'ghost');
+      await until('u closed', () => u.isClosed);
+      assert.equal(u.lines.at(-1), '{"exit":true,"reason":"new session"}');
+      // a and b were unpaired on their nodes and offered again: they pair with each other anew.
+      await until('a and b paired again', () => a.lines.length === 3 && b.lines.length === 3);
+      assert.equal(a.lines[2], pairLine('b'));
+      await until('ghost gone', () => (c.nodes[0]?.cluster.stats()?.reconciled ?? 0) >= 3);
+      assert.equal(await redisClient.hExists(`${p}own`, 'ghost'), 0);
+      await redisClient.hDel(`${p}own`, 'u');
+    } finally {
+      await redisClient.close();
+    }
+    await c.check();
+    await c.stop();
   });
 
   test('S10 PROTOCOL §3 connect: server full is cluster-wide', async () => {
