@@ -15,6 +15,7 @@ export { LineFramer, type LineSink } from './framing.js';
 export { RATE_LIMIT_REPLY_INTERVAL_MS } from './rate-limit.js';
 export type { Transport, ConnectionHandle } from './transport.js';
 export { localMatchmaker } from './matchmaking/local.js';
+export { planEpoch } from './matchmaking/plan.js';
 export type {
   Matchmaker,
   MatchmakerContext,

@@ -6,6 +6,7 @@
  * @module
  */
 import { createClient, type RedisClientType } from '@redis/client';
+import { planEpoch } from 'chat-roulette';
 import createDebug from 'debug';
 import type {
   Clock,
@@ -20,7 +21,6 @@ import type {
   TimerHandle,
   UnpairReason,
 } from 'chat-roulette';
-import { planEpoch } from './plan.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 import { createHash } from 'node:crypto';
 

@@ -10,9 +10,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createClient } from '@redis/client';
-import { seededRandom } from 'chat-roulette';
+import { planEpoch, seededRandom } from 'chat-roulette';
 import { SCRIPTS, type ScriptName } from '../src/scripts.js';
-import { planEpoch } from '../src/plan.js';
 import { skipReason, startRedis, type RedisServer } from './redis-server.js';
 
 const skip = skipReason();
