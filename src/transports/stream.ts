@@ -16,6 +16,37 @@ const log = createDebug('chat-roulette:stream');
 
 const NEWLINE = 0x0a;
 
+/**
+ * Fairness: a stream that handed over this many bytes in one turn of the event loop
+ * stops reading until the next turn. libuv reads a socket up to 32 times (64 KiB each)
+ * per turn while it stays readable, so without a bound one flooding sender could take
+ * 2 MiB of framing and relaying before any other socket is served.
+ */
+export const READ_BYTES_PER_TURN = 64 * 1024;
+
+/** Counts turns of the event loop, lazily: bumped by one `setImmediate` per turn with input. */
+let turn = 0;
+let turnEnding = false;
+/** Streams that yielded in this turn: resumed when it ends. */
+let yielded: StreamTransport[] = [];
+
+function endTurn(): void {
+  turn++;
+  turnEnding = false;
+  const resumed = yielded;
+  yielded = [];
+  for (const transport of resumed) transport.endYield();
+}
+
+/** The current turn's number; the first call in a turn schedules its end (the check phase). */
+function currentTurn(): number {
+  if (!turnEnding) {
+    turnEnding = true;
+    setImmediate(endTurn);
+  }
+  return turn;
+}
+
 /** Defaults of {@link StreamOptions}. */
 export const STREAM_DEFAULTS = Object.freeze({
   /** After `close()`, a stream that has not finished closing within this time is destroyed, in ms. */
@@ -86,7 +117,7 @@ interface AttachedStream extends Duplex {
 // Listeners shared by every stream (`this` is the stream): no closure per connection,
 // which matters with tens of thousands of idle clients.
 function onStreamData(this: AttachedStream, chunk: Buffer): void {
-  this[TRANSPORT].handle.feed(chunk);
+  this[TRANSPORT].onData(chunk);
 }
 function onStreamDrain(this: AttachedStream): void {
   this[TRANSPORT].onDrain();
@@ -128,6 +159,14 @@ class StreamTransport implements Transport {
   private queuedBytes = 0;
   private ending = false;
   private drainTimer: TimerHandle | undefined;
+  /** The core paused this stream's input (backpressure, {@link StreamTransport.pause}). */
+  private pausedByCore = false;
+  /** Input stopped for the rest of this turn (fairness, {@link READ_BYTES_PER_TURN}). */
+  private yielding = false;
+  /** The turn {@link StreamTransport.turnBytes} counts. */
+  private readTurn = -1;
+  /** Bytes read during {@link StreamTransport.readTurn}. */
+  private turnBytes = 0;
 
   constructor(
     readonly stream: Duplex,
@@ -149,6 +188,28 @@ class StreamTransport implements Transport {
     stream.on('error', onStreamError);
     stream.on('close', onStreamClose);
     if (stream.destroyed) this.onClose();
+  }
+
+  /** Input: to the core, then a pause until the next turn once this turn's share is used up. */
+  onData(chunk: Buffer): void {
+    const now = currentTurn();
+    if (this.readTurn !== now) {
+      this.readTurn = now;
+      this.turnBytes = 0;
+    }
+    this.turnBytes += chunk.length;
+    this.handle.feed(chunk);
+    if (this.turnBytes >= READ_BYTES_PER_TURN && !this.yielding && !this.ending) {
+      this.yielding = true;
+      yielded.push(this);
+      this.stream.pause();
+    }
+  }
+
+  /** The turn in which this stream yielded is over: read again, unless the core paused it. */
+  endYield(): void {
+    this.yielding = false;
+    if (!this.pausedByCore && !this.ending && !this.stream.destroyed) this.stream.resume();
   }
 
   // ── Transport ───────────────────────────────────────────────────────────────
@@ -239,11 +300,13 @@ class StreamTransport implements Transport {
   }
 
   pause(): void {
+    this.pausedByCore = true;
     this.stream.pause();
   }
 
   resume(): void {
-    this.stream.resume();
+    this.pausedByCore = false;
+    if (!this.yielding) this.stream.resume();
   }
 
   // ── stream events ───────────────────────────────────────────────────────────

@@ -2,10 +2,12 @@
  * The stream adapter over in-process duplex pairs, with the core on a ManualClock.
  */
 import assert from 'node:assert/strict';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
 import { ManualClock, RouletteCore, RouletteError, type ConnectionClosedEvent, type ConnectionHandle, type RouletteOptions } from '../../src/index.js';
+import type { Transport } from '../../src/core/transport.js';
 import { attachStream, connectInProcess, duplexPair, type StreamOptions } from '../../src/transports/index.js';
+import { READ_BYTES_PER_TURN } from '../../src/transports/stream.js';
 import { inputBuffered, isClosed } from '../helpers/core.js';
 import { LineReader } from '../helpers/line-reader.js';
 
@@ -66,6 +68,58 @@ async function pairOf(env: ReturnType<typeof setup>): Promise<[Client, Client]> 
 /** Waits, turn by turn of the event loop, until `predicate` holds (bounded by the test timeout). */
 async function until(predicate: () => boolean): Promise<void> {
   while (!predicate()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** One turn of the event loop. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * A server-side socket read the way libuv reads one: {@link pollReads} pushes up to 32
+ * chunks in one turn while the socket is reading, a refused push stops reading until
+ * the stream asks again (`_read`), and each read's callbacks (process.nextTick) run
+ * before the next read. What the server writes is logged, line by line, by name.
+ */
+class PolledSocket extends Duplex {
+  reading = true;
+  readonly lines: string[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly log: string[],
+  ) {
+    // Writes always fit: no relay backpressure in these tests unless asked for.
+    super({ ...SOCKET_LIKE, writableHighWaterMark: 64 * 1024 * 1024 });
+  }
+
+  override _read(): void {
+    this.reading = true;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line === '') continue;
+      this.lines.push(line);
+      this.log.push(this.name);
+    }
+    callback();
+  }
+
+  say(message: object): void {
+    this.push(`${JSON.stringify(message)}\n`);
+  }
+}
+
+/** One poll phase's reads of `socket`: up to 32 chunks while it reads (uv__read's loop). */
+async function pollReads(socket: PolledSocket, chunks: Buffer[]): Promise<number> {
+  let reads = 0;
+  while (reads < 32 && socket.reading && chunks.length > 0) {
+    reads++;
+    if (!socket.push(chunks.shift())) socket.reading = false;
+    await new Promise((resolve) => process.nextTick(resolve));
+  }
+  return reads;
 }
 
 function nextClosed(core: RouletteCore): Promise<ConnectionClosedEvent> {
@@ -274,6 +328,84 @@ describe('stream adapter', () => {
     assert.equal(address, 'in-process');
     socket.end();
     await reader.end();
+    env.core.stop();
+  });
+
+  test('fairness: a flooding sender yields after 64 KiB in a turn; a quiet pair is served between its chunks', T, async () => {
+    const env = setup({ rateLimit: Infinity });
+    const log: string[] = [];
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => {
+      const socket = new PolledSocket(name, log);
+      attachStream(env.core, socket);
+      return socket;
+    }) as [PolledSocket, PolledSocket, PolledSocket, PolledSocket];
+    for (const [x, y, ux, uy] of [[a, b, 'alice', 'bob'], [c, d, 'carol', 'dave']] as const) {
+      x.say({ cmd: 'connect', uco: ux, nonce: 1 });
+      y.say({ cmd: 'connect', uco: uy, nonce: 1 });
+      await until(() => x.lines.length > 0 && y.lines.length > 0);
+      env.core.pairFreeClients();
+      await until(() => x.lines.some((l) => l.includes('"pair"')) && y.lines.some((l) => l.includes('"pair"')));
+    }
+    log.length = 0;
+    // 32 reads of 60 lines (61 KiB each, below the relay's pause threshold): 2 MiB
+    // that libuv would hand over in one turn.
+    const linesPerChunk = 60;
+    const chunk = Buffer.from(`{"cmd":"comm","p":"${'x'.repeat(1000)}"}\n`.repeat(linesPerChunk));
+    const flood = Array.from({ length: 32 }, () => chunk);
+    // One poll phase: the flooding socket is read first, then the quiet one.
+    const reads = await pollReads(a, flood);
+    c.say({ cmd: 'comm', quiet: true });
+    await until(() => d.lines.some((l) => l.includes('quiet')));
+    const floodBefore = log.slice(0, log.indexOf('d')).filter((n) => n === 'b').length;
+    // Two reads reach 64 KiB; the third is held, unprocessed, and stops the reading.
+    assert.ok(reads <= 3, `the flooding socket stopped reading after ${reads} reads`);
+    assert.ok(floodBefore <= 2 * linesPerChunk, `${floodBefore} flood lines were relayed before the quiet line`);
+    // The rest of the flood goes on, turn by turn, in order and complete.
+    for (let turns = 0; flood.length > 0 && turns < 1_000; turns++) {
+      await nextTurn();
+      await pollReads(a, flood);
+    }
+    await until(() => b.lines.length >= 1 + 32 * linesPerChunk);
+    assert.equal(b.lines.filter((l) => l.startsWith('{"cmd":"comm"')).length, 32 * linesPerChunk);
+    env.core.stop();
+  });
+
+  test('fairness and backpressure: the end of a turn does not resume a sender the core paused, nor the reverse', T, async () => {
+    const env = setup({ rateLimit: Infinity });
+    let transport: Transport | undefined;
+    // attachStream uses the core's clock and connect only: catch the transport it gives.
+    const spy = { clock: env.core.clock, connect: (t: Transport) => ((transport = t), env.core.connect(t)) } as unknown as RouletteCore;
+    const log: string[] = [];
+    const socket = new PolledSocket('a', log);
+    attachStream(spy, socket);
+    const t = transport as Transport;
+    const big = [Buffer.alloc(READ_BYTES_PER_TURN, ' ')];
+
+    // Paused by the core (backpressure), then a turn's share used up: still paused after the turn.
+    t.pause?.();
+    assert.equal(socket.isPaused(), true);
+    t.resume?.();
+    assert.equal(socket.isPaused(), false);
+    await pollReads(socket, big);
+    assert.equal(socket.isPaused(), true, 'yielded for the rest of the turn');
+    t.pause?.();
+    await nextTurn();
+    await nextTurn();
+    assert.equal(socket.isPaused(), true, 'the end of the turn left the backpressure pause alone');
+    t.resume?.();
+    assert.equal(socket.isPaused(), false);
+
+    // Yielding, then paused and resumed by the core within the turn: still paused until the turn ends.
+    await nextTurn();
+    big.push(Buffer.alloc(READ_BYTES_PER_TURN, ' '));
+    socket.reading = true;
+    await pollReads(socket, big);
+    assert.equal(socket.isPaused(), true, 'yielded for the rest of the turn');
+    t.pause?.();
+    t.resume?.();
+    assert.equal(socket.isPaused(), true, 'the backpressure resume left the fairness pause alone');
+    await nextTurn();
+    assert.equal(socket.isPaused(), false, 'read again at the next turn');
     env.core.stop();
   });
 
