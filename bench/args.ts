@@ -26,6 +26,8 @@ export interface BenchOptions {
   readonly idleRuns: number;
   readonly idleSettleMs: number;
   readonly idleWindowMs: number;
+  /** Whether the bare server pings its clients as ours does (default), or holds them silent. */
+  readonly barePings: boolean;
   readonly epochSizes: readonly number[];
   readonly epochRepetitions: number;
   /** Flooding pairs of the fairness scenario. */
@@ -59,6 +61,8 @@ export const USAGE = `usage: npm run bench -- [options]
                         --quick 1000,4000); the server holds one fd per client: N < ulimit -Hn
   --idle-runs N         runs per idle point (default 1: the slope is fitted over the points)
   --idle-window-ms N    CPU window of the idle scenario (default 6000; --quick 3000)
+  --bare-silent         idle: the bare server holds silent sockets (before issue 14's second round it
+                        did); by default it pings every client as ours does, and they answer
   --epoch-sizes LIST    clients re-paired in the epoch scenario (default 10000,50000)
   --flood-pairs N       fairness: pairs flooding at saturation (default 10)
   --fairness-ms N       fairness: probe window, idle and flooded (default 3000; --quick 1500)
@@ -101,6 +105,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     idleRuns: 1,
     idleSettleMs: quick ? 1_500 : 3_000,
     idleWindowMs: quick ? 3_000 : 6_000,
+    barePings: true,
     epochSizes: [10_000, 50_000] as readonly number[],
     epochRepetitions: quick ? 3 : 9,
     floodPairs: 10,
@@ -183,6 +188,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       }
       case '--no-pin':
         o.pin = false;
+        break;
+      case '--bare-silent':
+        o.barePings = false;
         break;
       case '--profile':
         o.profileDir = value();

@@ -28,12 +28,14 @@ const WORKER = fileURLToPath(new URL(`./idle-worker${SCRIPT_EXT}`, import.meta.u
 /** Settings of one idle-scale point. */
 export interface IdleParams {
   readonly clients: number;
-  /** Our server (clients register and answer pings), or the bare `net` server (clients only connect). */
+  /** Our server (clients register and answer pings), or the bare `net` server (clients connect, and answer its pings if it sends any). */
   readonly kind: 'ours' | 'bare';
   /** Node arguments that start our server (without flags after `start`'s host/port). */
   readonly serverArgs: readonly string[];
   /** The server's ping interval, ms (for rounds per window). */
   readonly pingMs: number;
+  /** Whether the server pings (ours always; the bare server unless `--bare-silent`). */
+  readonly pings: boolean;
   /** Wait after every client registered, before measuring memory, ms. */
   readonly settleMs: number;
   /** CPU measuring window, ms. */
@@ -51,7 +53,7 @@ export type IdleResult =
       /** (after − before) / clients, bytes. */
       readonly rssPerClientBytes: number;
       readonly kind: 'ours' | 'bare';
-      /** Server CPU time per ping round, ms (NaN for the bare server: no pings). */
+      /** Server CPU time per ping round, ms (NaN for a server that does not ping). */
       readonly cpuPerRoundMs: number;
       /** Server CPU use during the window, % of one core. */
       readonly serverCpuPct: number;
@@ -167,7 +169,7 @@ export async function idleRun(p: IdleParams): Promise<IdleResult> {
     const s0 = await allStats(workers);
     const cpu0 = cpuSeconds(server.pid);
     const t0 = performance.now();
-    await sleep(p.kind === 'bare' ? 100 : p.windowMs);
+    await sleep(p.pings ? p.windowMs : 100);
     const cpu1 = cpuSeconds(server.pid);
     const seconds = (performance.now() - t0) / 1000;
     const s1 = await allStats(workers);
@@ -180,8 +182,8 @@ export async function idleRun(p: IdleParams): Promise<IdleResult> {
       rssBeforeKiB: rssBefore,
       rssAfterKiB: rssAfter,
       rssPerClientBytes: ((rssAfter - rssBefore) * 1024) / n,
-      cpuPerRoundMs: p.kind === 'bare' ? NaN : (cpuSecondsUsed * 1000) / rounds,
-      serverCpuPct: p.kind === 'bare' ? NaN : (cpuSecondsUsed / seconds) * 100,
+      cpuPerRoundMs: p.pings ? (cpuSecondsUsed * 1000) / rounds : NaN,
+      serverCpuPct: p.pings ? (cpuSecondsUsed / seconds) * 100 : NaN,
       pingsPerClient: (s1.pings - s0.pings) / n,
       openAtEnd: s1.open,
       workers: workerCount,

@@ -241,8 +241,9 @@ async function runIdle(o: BenchOptions, pin: Pinning, limits: LimitFlags): Promi
         const result: IdleResult = await idleRun({
           clients: n,
           kind,
-          serverArgs: kind === 'ours' ? ourServerArgs(o, [...limits.all, '--ping-ms', String(PING_MS)]) : baselineArgs('bare-server'),
+          serverArgs: kind === 'ours' ? ourServerArgs(o, [...limits.all, '--ping-ms', String(PING_MS)]) : [...baselineArgs('bare-server'), ...(o.barePings ? ['--ping-ms', String(PING_MS)] : [])],
           pingMs: PING_MS,
+          pings: kind === 'ours' || o.barePings,
           settleMs: o.idleSettleMs,
           windowMs: o.idleWindowMs,
           pin,
@@ -254,7 +255,7 @@ async function runIdle(o: BenchOptions, pin: Pinning, limits: LimitFlags): Promi
           continue;
         }
         log(
-          `idle ${kind} ${n}: RSS +${fmt(result.rssAfterKiB - result.rssBeforeKiB, 0)} KiB (${fmt(result.rssPerClientBytes, 0)} B per client), ${kind === 'ours' ? `${fmt(result.cpuPerRoundMs, 2)} ms CPU per ping round, ` : ''}${result.openAtEnd} open, load ${loadNow()}`,
+          `idle ${kind} ${n}: RSS +${fmt(result.rssAfterKiB - result.rssBeforeKiB, 0)} KiB (${fmt(result.rssPerClientBytes, 0)} B per client), ${Number.isNaN(result.cpuPerRoundMs) ? '' : `${fmt(result.cpuPerRoundMs, 2)} ms CPU per ping round, `}${result.openAtEnd} open, load ${loadNow()}`,
         );
       }
     }
@@ -498,6 +499,7 @@ async function run(o: BenchOptions): Promise<void> {
       cell(pt.ours, (r) => r.rssPerClientBytes),
       cell(pt.bare, (r) => r.rssPerClientBytes),
       cell(pt.ours, (r) => r.cpuPerRoundMs, 2),
+      cell(pt.bare, (r) => r.cpuPerRoundMs, 2),
       cell(pt.ours, (r) => (r.cpuPerRoundMs * 1000) / r.clients, 2),
       `${cell(pt.ours, (r) => r.openAtEnd)} / ${cell(pt.bare, (r) => r.openAtEnd)}`,
       loadRange(pt.load),
@@ -505,14 +507,15 @@ async function run(o: BenchOptions): Promise<void> {
     for (const pt of idle) {
       for (const r of [...pt.ours, ...pt.bare]) if (r.skipped) skipped[`idle ${r.kind} ${r.clients}`] = `skipped: ${r.reason}`;
     }
-    printTable(`idle scale (ours: registered clients answering pings every ${PING_MS} ms; bare: a Node net server holding connected sockets; RSS growth after ${o.idleSettleMs} ms settled; median [min–max] of ${o.idleRuns} run(s))`, [
+    printTable(`idle scale (ours: registered clients answering pings every ${PING_MS} ms; bare: a Node net server holding connected sockets${o.barePings ? `, pinging them every ${PING_MS} ms (they answer)` : ', silent'}; RSS growth after ${o.idleSettleMs} ms settled; median [min–max] of ${o.idleRuns} run(s))`, [
       'clients',
       'ours +MiB',
       'bare +MiB',
       'ours B/client',
       'bare B/client',
       'ours CPU ms/round',
-      'CPU µs/client/round',
+      'bare CPU ms/round',
+      'ours CPU µs/client/round',
       'open ours/bare',
       'load avg',
     ], rows);
@@ -651,9 +654,10 @@ async function run(o: BenchOptions): Promise<void> {
     idle: idle.map((pt) => ({
       clients: pt.clients,
       ours: okRuns(pt.ours).map((r) => ({ rssBeforeKiB: r.rssBeforeKiB, rssAfterKiB: r.rssAfterKiB, cpuPerRoundMs: round(r.cpuPerRoundMs), openAtEnd: r.openAtEnd })),
-      bare: okRuns(pt.bare).map((r) => ({ rssBeforeKiB: r.rssBeforeKiB, rssAfterKiB: r.rssAfterKiB, openAtEnd: r.openAtEnd })),
+      bare: okRuns(pt.bare).map((r) => ({ rssBeforeKiB: r.rssBeforeKiB, rssAfterKiB: r.rssAfterKiB, cpuPerRoundMs: Number.isNaN(r.cpuPerRoundMs) ? null : round(r.cpuPerRoundMs), openAtEnd: r.openAtEnd })),
       load1: pt.load,
     })),
+    barePings: o.barePings,
     idleFit: { ours: { ...fits.ours, slope: round(fits.ours.slope, 0), interceptKiB: round(fits.ours.interceptKiB, 0) }, bare: { ...fits.bare, slope: round(fits.bare.slope, 0), interceptKiB: round(fits.bare.interceptKiB, 0) } },
     epoch: epoch.map((e) => ({ clients: e.clients, ms: spreadJson(e.ms), repetitions: e.repetitions })),
     skipped,
