@@ -5,6 +5,7 @@
  */
 import type { PendingInput } from './authorization.js';
 import type { Engine } from './engine.js';
+import type { LivenessList, LivenessNode } from './liveness.js';
 import { LineFramer, stripCarriageReturn, type LineSink } from './framing.js';
 import type { RemotePeer, Seat } from './matchmaking/types.js';
 import type { RateLimitState } from './rate-limit.js';
@@ -29,7 +30,7 @@ export function isLocal(peer: Peer): peer is Connection {
 }
 
 /** The engine's record of one connection. Only the engine and its parts write it. */
-export class Connection implements Seat, RateLimitState, LineSink {
+export class Connection implements Seat, RateLimitState, LineSink, LivenessNode {
   /** Registered uco, once `connect` succeeded. */
   uco: string | undefined = undefined;
   /** Registered session. */
@@ -56,6 +57,14 @@ export class Connection implements Seat, RateLimitState, LineSink {
   firstDropped: object | string | undefined = undefined;
   /** Rate limit: clock time of the last `rate limited` reply. */
   repliedAt = -Infinity;
+  /** Liveness (src/core/liveness.ts): the deadline list this connection is on. */
+  liveList: LivenessList = 0;
+  /** Liveness: last pong (registered) or opening time (unregistered). */
+  liveAt = 0;
+  /** Liveness: previous connection on the same deadline list. */
+  livePrev: Connection | undefined = undefined;
+  /** Liveness: next connection on the same deadline list. */
+  liveNext: Connection | undefined = undefined;
   /** Input held while a `connect` awaits a decision (the `authorize` hook, the matchmaker). */
   pending: PendingInput | undefined = undefined;
   /** The key of the per-address connection count, if the transport has an address. */
