@@ -42,6 +42,13 @@ const log = createDebug('chat-roulette:core');
 /** PROTOCOL §1: empty lines, after trimming ASCII whitespace, are ignored. */
 const BLANK = /^[\t\n\v\f\r ]*$/;
 
+/**
+ * PROTOCOL §3 pong in the form clients send it every ping interval: recognised on its
+ * bytes, without decoding nor parsing (the same outcome as the ordinary path: a pong
+ * takes no rate-limit token and refreshes a registered connection's liveness).
+ */
+const PONG_LINE = Buffer.from('{"cmd":"pong"}');
+
 /** The exit reason of a connection cut for its own unsent output. */
 const CUT_FOR_OUTPUT: ExitReason = 'slow consumer';
 
@@ -279,6 +286,10 @@ export class Engine implements MatchmakerSink {
     // A connect awaits a decision: later lines wait their turn.
     if (conn.pending !== undefined) {
       this.queue(conn, conn.pending, raw);
+      return;
+    }
+    if (typeof raw !== 'string' && raw.length === PONG_LINE.length && raw.equals(PONG_LINE)) {
+      if (conn.uco !== undefined) this.liveness.pong(conn);
       return;
     }
     if (this.relayScannedComm(conn, raw)) return;

@@ -157,3 +157,20 @@ test('PROTOCOL §5: a closed client is never chosen for pairing', () => {
   h.core.nextEpoch();
   assert.ok(!b.lines.includes(pairLine('alice')) && !c.lines.includes(pairLine('alice')));
 });
+
+test('PROTOCOL §3 pong: the raw bytes a socket sends (framed, CRLF too, over the rate limit) refresh liveness; unregistered, ignored without a reply', () => {
+  const h = harness({ rateLimit: 1, rateBurst: 1 });
+  const a = h.client('alice');
+  const stranger = h.open();
+  for (let t = 0; t < 10; t++) {
+    h.clock.advance(1000);
+    a.write(t % 2 === 0 ? '{"cmd":"pong"}\n' : '{"cmd":"pong"}\r\n');
+    a.write('{"cmd":"pong"}\n{"cmd":"pong"}\n'); // over the limit of 1/s: pongs are exempt
+    stranger.write('{"cmd":"pong"}\n');
+  }
+  assert.equal(a.isClosed, false, 'alive after 10 s of raw pongs (deadAfterMs 7000)');
+  assert.ok(fresh(a).every((l) => l === PING), 'nothing but pings: no rate-limit reply');
+  assert.ok(stranger.isClosed, 'the stranger never registered: register timeout');
+  assert.ok(!stranger.lines.some((l) => l.includes('error')), 'a pong before connect gets no reply');
+  h.core.stop();
+});
