@@ -97,6 +97,8 @@ export class RouletteServer {
   private onIdle: (() => void) | undefined;
   /** While closing with a finite grace: its timer and when it fires (core clock). */
   private grace: { timer: TimerHandle; at: number } | undefined;
+  /** Every socket's `'close'` listener (`this` is the socket): one function per server, no closure per socket. */
+  private readonly socketClosed: (this: net.Socket) => void;
 
   /**
    * Wraps `options.server` (or a new `net.Server`); call {@link RouletteServer.listen}
@@ -118,6 +120,12 @@ export class RouletteServer {
       this.server.on('connection', this.onConnection.bind(this));
     }
     this.server.on('error', this.onServerError.bind(this));
+    const sockets = this.sockets;
+    const checkIdle = this.checkIdle.bind(this);
+    this.socketClosed = function (this: net.Socket): void {
+      sockets.delete(this);
+      checkIdle();
+    };
   }
 
   /** Number of open sockets of this server (including ones still flushing after an exit). */
@@ -240,10 +248,7 @@ export class RouletteServer {
     const handle = attachStream(this.core, socket, this.streamOptions);
     if (socket.destroyed) return;
     this.sockets.set(socket, handle);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      this.checkIdle();
-    });
+    socket.on('close', this.socketClosed);
     // A connection accepted while closing is told at once.
     if (this.closing !== undefined) this.core.disconnect(handle, 'server shutdown');
   }
