@@ -26,7 +26,8 @@ export interface LineSink {
  * longer line is reported once and skipped to its end.
  */
 export class LineFramer {
-  private pending: Buffer[] = [];
+  /** Pieces of the unfinished line; `undefined` while there is none (no array per idle client). */
+  private pending: Buffer[] | undefined = undefined;
   private pendingBytes = 0;
   private discarding = false;
 
@@ -59,8 +60,9 @@ export class LineFramer {
           this.reset();
           sink.onLineTooLong();
         } else {
-          this.pending.push(piece);
-          const line = Buffer.concat(this.pending, this.pendingBytes + piece.length);
+          const pieces = this.pending as Buffer[];
+          pieces.push(piece);
+          const line = Buffer.concat(pieces, this.pendingBytes + piece.length);
           this.reset();
           this.emit(line, sink);
         }
@@ -76,7 +78,7 @@ export class LineFramer {
       return;
     }
     // Copy: the caller may reuse its chunk, and a slice would pin the whole chunk.
-    this.pending.push(Buffer.from(rest));
+    (this.pending ??= []).push(Buffer.from(rest));
     this.pendingBytes += rest.length;
   }
 
@@ -87,7 +89,7 @@ export class LineFramer {
   }
 
   private reset(): void {
-    this.pending = [];
+    this.pending = undefined;
     this.pendingBytes = 0;
   }
 }

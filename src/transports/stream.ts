@@ -132,6 +132,17 @@ function onStreamClose(this: AttachedStream): void {
   this[TRANSPORT].onClose();
 }
 
+/** Copies `line` and a newline into `out` at `offset`; returns the offset after them. */
+function putLine(out: Buffer, offset: number, line: string | Uint8Array): number {
+  if (typeof line === 'string') offset += out.write(line, offset);
+  else {
+    out.set(line, offset);
+    offset += line.length;
+  }
+  out[offset] = NEWLINE;
+  return offset + 1;
+}
+
 /** Writes a transport's batch: runs on the tick after the first line of the batch. */
 function flushBatch(transport: StreamTransport): void {
   transport.flush();
@@ -149,12 +160,18 @@ class StreamTransport implements Transport {
   readonly remoteHost: string | undefined;
   /** The core's handle; set right after `core.connect`. */
   handle!: ConnectionHandle;
-  /** Lines sent during this tick, written as one chunk by {@link StreamTransport.flush}. */
-  private batch: Array<string | Uint8Array> = [];
-  /** UTF-8 bytes of {@link StreamTransport.batch}, newlines included. */
+  /**
+   * The first line sent during this tick; with {@link StreamTransport.batchRest}, the
+   * batch written as one chunk by {@link StreamTransport.flush}. Most batches of an
+   * idle client are one line (a ping): no array for them.
+   */
+  private batchFirst: string | Uint8Array | undefined = undefined;
+  /** The lines of this tick after the first, if any. */
+  private batchRest: Array<string | Uint8Array> | undefined = undefined;
+  /** UTF-8 bytes of the batch, newlines included. */
   private batchBytes = 0;
-  /** Batches waiting for the stream to drain, oldest first. */
-  private queue: Buffer[] = [];
+  /** Batches waiting for the stream to drain, oldest first; none is `undefined` (no array per idle client). */
+  private queue: Buffer[] | undefined = undefined;
   /** Bytes of {@link StreamTransport.queue}. */
   private queuedBytes = 0;
   private ending = false;
@@ -218,33 +235,30 @@ class StreamTransport implements Transport {
     if (this.ending || !this.stream.writable) return false;
     // One write per connection per tick, however many lines: a stream write costs
     // far more than a copy of a short line.
-    if (this.batch.length === 0) process.nextTick(flushBatch, this);
-    this.batch.push(line);
+    if (this.batchFirst === undefined) {
+      process.nextTick(flushBatch, this);
+      this.batchFirst = line;
+    } else (this.batchRest ??= []).push(line);
     this.batchBytes += (typeof line === 'string' ? Buffer.byteLength(line) : line.length) + 1;
     return true;
   }
 
   /** Moves the lines batched in this tick, in order, as one chunk to the stream (or the queue). */
   flush(): void {
-    const batch = this.batch;
-    if (batch.length === 0) return;
+    const first = this.batchFirst;
+    if (first === undefined) return;
+    const rest = this.batchRest;
     const bytes = this.batchBytes;
-    this.batch = [];
+    this.batchFirst = undefined;
+    this.batchRest = undefined;
     this.batchBytes = 0;
     if (!this.stream.writable) return;
     // A copy also frees the input chunks that relayed lines are slices of.
     const out = Buffer.allocUnsafe(bytes);
-    let offset = 0;
-    for (const line of batch) {
-      if (typeof line === 'string') offset += out.write(line, offset);
-      else {
-        out.set(line, offset);
-        offset += line.length;
-      }
-      out[offset++] = NEWLINE;
-    }
-    if (this.queue.length > 0 || this.stream.writableNeedDrain) {
-      this.queue.push(out);
+    let offset = putLine(out, 0, first);
+    if (rest !== undefined) for (const line of rest) offset = putLine(out, offset, line);
+    if (this.queue !== undefined || this.stream.writableNeedDrain) {
+      (this.queue ??= []).push(out);
       this.queuedBytes += out.length;
       return;
     }
@@ -256,9 +270,10 @@ class StreamTransport implements Transport {
   /** The stream drained: hand it queued batches up to its high-water mark; end it once all are out. */
   onDrain(): void {
     const stream = this.stream;
-    while (this.queue.length > 0) {
+    for (let queue = this.queue; queue !== undefined; queue = this.queue) {
       if (!stream.writable) return;
-      const out = this.queue.shift() as Buffer;
+      const out = queue.shift() as Buffer;
+      if (queue.length === 0) this.queue = undefined;
       this.queuedBytes -= out.length;
       if (!stream.write(out)) return;
     }
@@ -276,16 +291,17 @@ class StreamTransport implements Transport {
     stream.resume();
     this.flush();
     // Ended once the queue is out (on 'drain'); the drain timeout bounds the wait either way.
-    if (this.queue.length === 0 && !stream.writableEnded) stream.end();
+    if (this.queue === undefined && !stream.writableEnded) stream.end();
     if (this.drainTimeoutMs !== Infinity && this.drainTimer === undefined) {
       this.drainTimer = this.clock.setTimeout(this.onDrainTimeout.bind(this), this.drainTimeoutMs);
     }
   }
 
   discardQueued(): void {
-    this.batch = [];
+    this.batchFirst = undefined;
+    this.batchRest = undefined;
     this.batchBytes = 0;
-    this.queue = [];
+    this.queue = undefined;
     this.queuedBytes = 0;
   }
 
