@@ -8,11 +8,13 @@
  *
  *   node --expose-gc --conditions=source --import tsx bench/memory-probe.ts ours|bare [PING_MS]
  *
+ * (`bare` pings only when PING_MS is given.)
+ *
  * It prints `listening on <host>:<port>` like the CLI.
  *
  * @module
  */
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { listen, RouletteCore } from '../src/index.js';
 
@@ -37,10 +39,18 @@ process.stdin.on('data', (chunk: string) => {
 process.stdin.on('end', () => process.exit(0));
 
 if (kind === 'bare') {
+  // With PING_MS, pings every socket like bench/bare-server.ts --ping-ms.
+  const ping = Number(process.argv[3] ?? '0');
+  const sockets = new Set<Socket>();
   const server = createServer({ noDelay: true }, (socket) => {
     socket.on('data', () => undefined);
     socket.on('error', () => socket.destroy());
+    if (ping > 0) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    }
   });
+  if (ping > 0) setInterval(() => sockets.forEach((s) => s.write('{"cmd":"ping"}\n')), ping);
   server.listen(0, '127.0.0.1', () => {
     const a = server.address();
     if (a !== null && typeof a !== 'string') process.stdout.write(`listening on ${a.address}:${a.port}\n`);
