@@ -477,7 +477,9 @@ export class Engine implements MatchmakerSink {
   /** PROTOCOL §4 ping, to every registered connection. */
   pingAll(): void {
     const now = this.clock.now();
-    for (const seat of [...this.matchmaker.seats()]) {
+    // No copy of the seats (N entries every round): a send may close a seat, which
+    // leaves during the iteration; Matchmaker.seats() allows that.
+    for (const seat of this.matchmaker.seats()) {
       const conn = seat as Connection;
       // rateLimit: a count still pending is reported once its interval has passed.
       const counted = conn.dropped > 0 ? pendingReply(conn, now, false) : undefined;

@@ -132,6 +132,22 @@ function onStreamClose(this: AttachedStream): void {
   this[TRANSPORT].onClose();
 }
 
+/**
+ * The last one-line batch of a string, encoded with its newline. A ping round sends the
+ * same string to every connection: they all write this one buffer (streams do not
+ * modify what they are given), as a bare server writing one constant would.
+ */
+let lastLine = '';
+let lastLineBytes = Buffer.alloc(0);
+
+function encodedLine(line: string): Buffer {
+  if (line !== lastLine) {
+    lastLineBytes = Buffer.from(`${line}\n`);
+    lastLine = line;
+  }
+  return lastLineBytes;
+}
+
 /** Copies `line` and a newline into `out` at `offset`; returns the offset after them. */
 function putLine(out: Buffer, offset: number, line: string | Uint8Array): number {
   if (typeof line === 'string') offset += out.write(line, offset);
@@ -253,10 +269,14 @@ class StreamTransport implements Transport {
     this.batchRest = undefined;
     this.batchBytes = 0;
     if (!this.stream.writable) return;
-    // A copy also frees the input chunks that relayed lines are slices of.
-    const out = Buffer.allocUnsafe(bytes);
-    let offset = putLine(out, 0, first);
-    if (rest !== undefined) for (const line of rest) offset = putLine(out, offset, line);
+    let out: Buffer;
+    if (rest === undefined && typeof first === 'string') out = encodedLine(first);
+    else {
+      // A copy also frees the input chunks that relayed lines are slices of.
+      out = Buffer.allocUnsafe(bytes);
+      let offset = putLine(out, 0, first);
+      if (rest !== undefined) for (const line of rest) offset = putLine(out, offset, line);
+    }
     if (this.queue !== undefined || this.stream.writableNeedDrain) {
       (this.queue ??= []).push(out);
       this.queuedBytes += out.length;

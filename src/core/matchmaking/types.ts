@@ -110,7 +110,11 @@ export interface Matchmaker {
   leave(seat: Seat, reason: LeaveReason): void;
   /** The local seat registered under `uco`, if any. */
   lookup(uco: string): Seat | undefined;
-  /** The local registered seats, in registration order. */
+  /**
+   * The local registered seats, in registration order. The engine iterates it while
+   * sending pings, and a send may close a seat (which then leaves): the iteration must
+   * stay valid when seats leave during it (a `Map`/`Set` iterator does, so does a copy).
+   */
   seats(): Iterable<Seat>;
   /** The local registered seats waiting for a peer (free, PROTOCOL §6). */
   waiting(): Iterable<Seat>;
