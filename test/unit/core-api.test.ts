@@ -11,7 +11,7 @@ import {
   seededRandom,
   type RouletteOptions,
 } from '../../src/index.js';
-import { exitLine, fresh, harness, pairLine } from '../helpers/core.js';
+import { exitLine, fresh, harness, pairLine, PING } from '../helpers/core.js';
 
 function invalid(options: Record<string, unknown>): void {
   assert.throws(
@@ -322,6 +322,22 @@ test('slow consumer: also detected on pings; maxBufferedBytes Infinity turns it 
   b.buffered = Number.MAX_SAFE_INTEGER;
   off.clock.advance(1000);
   assert.equal(b.isClosed, false);
+});
+
+test('ping round: clients cut as slow consumers by their ping leave during the round; every other client is pinged', () => {
+  const h = harness({ maxBufferedBytes: 10 });
+  const clients = ['a', 'b', 'c', 'd', 'e', 'f'].map((uco) => h.client(uco));
+  for (const i of [0, 2, 3, 5]) (clients[i] as MemoryConnection).buffered = 11;
+  h.clock.advance(1000);
+  clients.forEach((c, i) => {
+    if ([0, 2, 3, 5].includes(i)) assert.equal(c.lines.at(-1), exitLine('slow consumer'), `client ${i} cut`);
+    else assert.equal(fresh(c).filter((l) => l === PING).length, 1, `client ${i} pinged once`);
+  });
+  assert.deepEqual(
+    h.core.clients().map((c) => c.uco),
+    ['b', 'e'],
+  );
+  h.core.stop();
 });
 
 test('disconnect(handle, reason) sends the given exit reason', () => {
