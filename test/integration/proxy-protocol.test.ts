@@ -127,6 +127,18 @@ describe('PROXY protocol: the TCP server with proxyProtocol', () => {
     assert.deepEqual(env.server.proxyHeaderStats(), { pending: 0, proxied: 0, local: 0, invalid: 0, timedOut: 1, closed: 0 });
   });
 
+  test('a client that ends before its header is complete: closed, counted, never attached', T, async (t) => {
+    const env = await setup(t);
+    let opened = 0;
+    env.core.on('connectionOpened', () => opened++);
+    const client = await env.connect();
+    client.socket.end('PROXY TCP4 203.0.113.7 10.0.0.1');
+    await until('the connection to close', () => client.closed);
+    await until('the count', () => env.server.proxyHeaderStats()?.closed === 1);
+    assert.deepEqual(env.server.proxyHeaderStats(), { pending: 0, proxied: 0, local: 0, invalid: 0, timedOut: 0, closed: 1 });
+    assert.equal(opened, 0);
+  });
+
   test('close() cuts connections still waiting for their header, and resolves', T, async (t) => {
     const env = await setup(t);
     const client = await env.connect();
