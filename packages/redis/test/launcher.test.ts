@@ -13,7 +13,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { LineClient, SHUTDOWN, until } from '../../../test/helpers/cli-process.js';
 import { TEST_TIMEOUT_MS, WAIT_MS } from '../../../test/helpers/bounds.js';
+import { Balancer } from '../src/launcher/balancer.js';
 import { Child } from '../src/launcher/processes.js';
+import { freePort } from '../src/launcher/redis-server.js';
 import { launchCluster, LaunchError, type LaunchedCluster, type NodeExitEvent, type NodeHandle } from '../src/index.js';
 import { alive, loggedPids, SOURCE_LAUNCHER_COMMAND, SOURCE_NODE_COMMAND, TAG_VARIABLE, taggedProcesses } from './launcher-process.js';
 import { skipReason } from './redis-server.js';
@@ -246,5 +248,51 @@ describe('launchCluster()', () => {
     assert.equal(started.length, 4, `redis-server and 3 nodes:\n${log.join('\n')}`);
     assert.deepEqual(started.filter(alive), []);
     assert.deepEqual(taggedProcesses(tag), []);
+  });
+});
+
+describe('the balancer', () => {
+  /** A backend that answers each connection's data with `name:` + data, and ends when the client ends. */
+  async function backend(name: string): Promise<{ server: net.Server; port: number; ended: string[] }> {
+    const ended: string[] = [];
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      socket.on('data', (data) => socket.write(`${name}:${data.toString()}`));
+      socket.on('end', () => {
+        ended.push(name);
+        socket.end('bye\n');
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { server, port: (server.address() as net.AddressInfo).port, ended };
+  }
+
+  // Needs no redis-server.
+  test('round robin; a backend that is down or refuses is skipped; a half-close is forwarded both ways', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const a = await backend('a');
+    const b = await backend('b');
+    const refusing = await freePort(); // nothing listens there
+    const balancer = new Balancer(() => [{ host: '127.0.0.1', port: a.port }, undefined, { host: '127.0.0.1', port: refusing }, { host: '127.0.0.1', port: b.port }]);
+    const { port } = await balancer.listen('127.0.0.1', 0);
+    try {
+      const answers: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const socket = net.connect(port, '127.0.0.1');
+        sockets.push(socket);
+        await once(socket, 'connect');
+        let text = '';
+        socket.setEncoding('utf8').on('data', (t: string) => (text += t));
+        socket.end(`hello${i}\n`); // half-close: the backend still answers, then ends
+        await once(socket, 'close');
+        answers.push(text);
+      }
+      assert.deepEqual(answers, ['a:hello0\nbye\n', 'b:hello1\nbye\n', 'a:hello2\nbye\n', 'b:hello3\nbye\n']);
+      assert.deepEqual([...a.ended, ...b.ended].sort(), ['a', 'a', 'b', 'b']);
+      await until('the balancer to let go of every socket', () => balancer.openSockets === 0);
+    } finally {
+      balancer.stopListening();
+      balancer.destroyAll();
+      for (const s of [a.server, b.server]) s.close();
+    }
   });
 });
