@@ -52,6 +52,7 @@ class Launcher {
   stderr = '';
   readonly child: Child;
 
+  /** Started by `Child`, the launcher leads a session and process group of its own, as in a terminal. */
   constructor(flags: readonly string[]) {
     const [command, ...args] = SOURCE_LAUNCHER_COMMAND as [string, ...string[]];
     this.child = new Child(command, [...args, ...flags], (stream, line) => {
@@ -121,6 +122,38 @@ describe('chat-roulette-cluster (the launcher CLI)', () => {
   }
 
   // Needs no redis-server: it never gets that far.
+  test('Ctrl-C in a terminal (SIGINT to the launcher\'s process group) reaches the launcher only: it stops the nodes with SIGTERM, then redis-server; exit 0', T, async () => {
+    const launcher = new Launcher(CALM);
+    const port = await launcher.port();
+    await pairThrough(port, 'alice', 'bob');
+    const pid = launcher.child.pid as number;
+    process.kill(-pid, 'SIGINT'); // the whole group, as a terminal does
+    assert.deepEqual(await launcher.exit(), { code: 0, signal: null }, launcher.stderr);
+    const nodeSignals = launcher.stderr.match(/^\[n\d\] \S+ INFO Received SIG\w+/gm) ?? [];
+    assert.equal(nodeSignals.length, 3, launcher.stderr);
+    for (const line of nodeSignals) assert.match(line, /Received SIGTERM$/);
+    assert.doesNotMatch(launcher.stderr, / ERROR /);
+    assert.deepEqual(taggedProcesses(tag), []);
+  });
+
+  test('a second SIGTERM is passed on to the nodes, which cut their shutdown grace short (a client that never closes its side)', T, async () => {
+    const launcher = new Launcher([...CALM, '--shutdown-grace-ms', '600000']);
+    const port = await launcher.port();
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    sockets.push(socket);
+    await once(socket, 'connect');
+    const c = new LineClient(socket);
+    c.send({ cmd: 'connect', uco: 'stubborn', nonce: 1 });
+    await c.waitLine(/"ack"/);
+    launcher.child.signal('SIGTERM');
+    await c.waitLine(/"server shutdown"/);
+    await until('the node to wait for its client', () => /INFO Received SIGTERM: telling 1 connection/.test(launcher.stderr));
+    launcher.child.signal('SIGTERM');
+    assert.deepEqual(await launcher.exit(), { code: 0, signal: null }, launcher.stderr);
+    assert.match(launcher.stderr, /INFO Received SIGTERM again: closing the remaining 1 connection now/);
+    assert.doesNotMatch(launcher.stderr, / ERROR /, 'no node needed SIGKILL');
+  });
+
   test('a bad launcher flag: one error line and the usage on stderr, exit 2, nothing started', { timeout: TEST_TIMEOUT_MS }, async () => {
     const cases: Array<[string[], RegExp]> = [
       [['--nodes', '0'], /invalid value for --nodes: '0'/],

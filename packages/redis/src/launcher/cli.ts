@@ -6,7 +6,7 @@
  * @module
  */
 import { launcherUsage, parseLauncherArgs } from './args.js';
-import { LaunchError, launchCluster, type LaunchOptions } from './cluster.js';
+import { LaunchError, launchCluster, type LaunchedCluster, type LaunchOptions } from './cluster.js';
 
 /** Where the launcher writes; each function receives text with its newlines. */
 export interface LauncherIo {
@@ -40,7 +40,10 @@ export async function runLauncher(argv: readonly string[], io: LauncherIo, overr
   let received: NodeJS.Signals | undefined;
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
+  let cluster: LaunchedCluster | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
+    // A second signal is passed on to the nodes: each cuts its shutdown grace short.
+    if (received !== undefined) for (const node of cluster?.nodes ?? []) cluster?.kill(node.slot, signal);
     received ??= signal;
     abort.abort();
     stop();
@@ -59,7 +62,6 @@ export async function runLauncher(argv: readonly string[], io: LauncherIo, overr
       held = undefined;
       for (const line of lines) io.err(`${line}\n`);
     };
-    let cluster;
     try {
       cluster = await launchCluster({ ...args.options, ...overrides, log, signal: abort.signal });
     } catch (error) {

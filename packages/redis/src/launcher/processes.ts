@@ -23,7 +23,9 @@ export class Child {
 
   /** Spawns `command args`, handing each line of stdout and stderr (without its newline) to `onLine`. */
   constructor(command: string, args: readonly string[], onLine: (stream: 'stdout' | 'stderr', line: string) => void) {
-    this.process = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own session (`detached`): a Ctrl-C in the launcher's terminal reaches the launcher
+    // only, which stops the nodes first and redis-server last (not all at once).
+    this.process = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     for (const stream of ['stdout', 'stderr'] as const) {
       let rest = '';
       const source = this.process[stream];
