@@ -18,7 +18,7 @@ import { Child } from '../src/launcher/processes.js';
 import { freePort } from '../src/launcher/redis-server.js';
 import { launchCluster, LaunchError, type LaunchedCluster, type NodeExitEvent, type NodeHandle } from '../src/index.js';
 import { alive, loggedPids, SOURCE_LAUNCHER_COMMAND, SOURCE_NODE_COMMAND, TAG_VARIABLE, taggedProcesses } from './launcher-process.js';
-import { skipReason } from './redis-server.js';
+import { skipReason, startRedis } from './redis-server.js';
 
 const skip = skipReason();
 const T = { skip, timeout: TEST_TIMEOUT_MS };
@@ -269,6 +269,23 @@ describe('launchCluster()', () => {
     assert.match(await x.waitLine(/"pair"/), /^\{"cmd":"pair","uco":"u\d+"\}$/);
     assert.match(await y.waitLine(/"pair"/), /^\{"cmd":"pair","uco":"u\d+"\}$/);
     assert.deepEqual(cluster.nodes.length, 2, 'no node exited');
+  });
+
+  test('redisUrl: uses that Redis under a fresh cluster name, starts none, leaves it running', T, async () => {
+    const redis = await startRedis();
+    try {
+      const { cluster } = await launch({ nodes: 1, redisUrl: redis.url });
+      assert.equal(cluster.redisUrl, redis.url);
+      assert.equal(cluster.redisPid, undefined);
+      assert.match(cluster.name, /^launch-[0-9a-f]{8}$/);
+      assert.equal(cluster.pids.length, 1, 'the node only');
+      await assert.rejects(cluster.restartRedis(), /uses a Redis it did not start/);
+      await pairThrough(cluster.port, 'alice', 'bob');
+      await cluster.close();
+      assert.ok(redis.process.pid !== undefined && alive(redis.process.pid), 'the given Redis still runs');
+    } finally {
+      await redis.stop();
+    }
   });
 
   test('a node that cannot start: LaunchError, and the redis-server already started is stopped', T, async () => {

@@ -167,12 +167,6 @@ const FIRST_NODE_ONLY = new Set(['--reference-peer', '--round-log']);
 
 /** A cluster started by {@link launchCluster}. */
 export class LaunchedCluster extends EventEmitter<LaunchEvents> {
-  /** The balancer's interface. */
-  host = '';
-  /** The balancer's port. */
-  port = 0;
-  /** The Redis the nodes use. */
-  redisUrl = '';
   /** The cluster's name. */
   readonly name: string;
   private readonly options: Required<Omit<LaunchOptions, 'redisUrl' | 'signal' | 'log' | 'name' | 'nodeCommand'>> & { nodeCommand: readonly string[] };
@@ -184,6 +178,8 @@ export class LaunchedCluster extends EventEmitter<LaunchEvents> {
   private redisStarting: Promise<OwnRedis> | undefined;
   private closing: Promise<void> | undefined;
   private readonly exitHook = (): void => this.killAll();
+  private address = { host: '', port: 0 };
+  private url: string;
 
   /** @internal Use {@link launchCluster}. */
   constructor(options: LaunchOptions) {
@@ -202,10 +198,25 @@ export class LaunchedCluster extends EventEmitter<LaunchEvents> {
     if (!Number.isInteger(this.options.nodes) || this.options.nodes < 1) throw new RangeError(`nodes must be an integer >= 1, got ${this.options.nodes}`);
     if (this.options.nodeCommand.length === 0) throw new RangeError('nodeCommand must not be empty');
     this.name = options.name ?? `launch-${randomBytes(4).toString('hex')}`;
-    this.redisUrl = options.redisUrl ?? '';
+    this.url = options.redisUrl ?? '';
     this.write = options.log ?? (() => undefined);
     this.balancer = new Balancer(() => this.slots.map((s): Backend => s.node));
     for (let i = 1; i <= this.options.nodes; i++) this.slots.push({ name: `n${i}`, runs: 0, child: undefined, node: undefined, early: [], first: undefined, last: undefined });
+  }
+
+  /** The balancer's interface (once started). */
+  get host(): string {
+    return this.address.host;
+  }
+
+  /** The balancer's port (once started). */
+  get port(): number {
+    return this.address.port;
+  }
+
+  /** The Redis the nodes use: `redisUrl`, or the launcher's own redis-server. */
+  get redisUrl(): string {
+    return this.url;
   }
 
   /** The running nodes, in slot order (a node that is down is missing). */
@@ -277,16 +288,19 @@ export class LaunchedCluster extends EventEmitter<LaunchEvents> {
   }
 
   private async startAll(): Promise<void> {
-    if (this.redisUrl === '') {
+    if (this.url === '') {
       const redis = await this.startOwnRedis(undefined);
-      this.redisUrl = `redis://127.0.0.1:${redis.port}`;
+      this.url = `redis://127.0.0.1:${redis.port}`;
     }
     this.info(`Cluster '${this.name}' on ${this.redisUrl}: starting ${this.slots.length} node${this.slots.length === 1 ? '' : 's'}`);
     await Promise.all(this.slots.map((slot) => this.startNode(slot)));
     if (this.closing !== undefined) throw new LaunchError('aborted', 'the launch was closed');
     const address = await this.balancer.listen(this.options.host, this.options.port);
-    this.host = address.host;
-    this.port = address.port;
+    if (this.closing !== undefined) {
+      this.balancer.stopListening();
+      throw new LaunchError('aborted', 'the launch was closed');
+    }
+    this.address = address;
     this.info(`Balancer listening on ${address.host}:${address.port}, round robin over ${this.nodes.map((n) => `${n.id} (${n.port})`).join(', ')}`);
   }
 
@@ -328,7 +342,7 @@ export class LaunchedCluster extends EventEmitter<LaunchEvents> {
     const isListening = new Promise<{ host: string; port: number }>((resolve) => (listening = resolve));
     const flags = slot === this.slots[0] ? this.options.startFlags : withoutFirstNodeFlags(this.options.startFlags);
     const [command, ...first] = this.options.nodeCommand as [string, ...string[]];
-    const args = [...first, 'start', '--host', '127.0.0.1', '--port', '0', '--redis', this.redisUrl, '--cluster', this.name, '--node-id', id, ...flags];
+    const args = [...first, 'start', '--host', '127.0.0.1', '--port', '0', '--redis', this.url, '--cluster', this.name, '--node-id', id, ...flags];
     let seen = false;
     const child = new Child(command, args, (stream, line) => {
       const match = /^listening on (\S+):(\d+)$/.exec(line);
