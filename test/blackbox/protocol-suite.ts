@@ -161,7 +161,7 @@ export function protocolSuite(target: ServerUnderTest): void {
       await noPeerEventually(bob, 'again');
     });
 
-    test('PROTOCOL §3 connect: the same uco on another connection takes over ("new session", then EOF); the old peer is paired with the new one', T, async (t) => {
+    test('PROTOCOL §3 connect: the same uco on another connection takes over ("new session", then EOF), the old peer is paired with the new one; again on the same connection: idempotent, or a re-registration under another uco', T, async (t) => {
       const { port, connect } = await start(t, NO_EPOCH);
       const first = await connect(port);
       const bob = await connect(port);
@@ -181,6 +181,11 @@ export function protocolSuite(target: ServerUnderTest): void {
       assert.equal(await second.next(), '{"ack":"3"}');
       second.send({ cmd: 'comm', t: 'still here' });
       assert.equal(await bob.next(), '{"cmd":"comm","t":"still here"}');
+      // connect with another uco: re-registered under it, the old pair dropped; free again, paired again.
+      second.send({ cmd: 'connect', uco: 'alicia', nonce: 4 });
+      assert.equal(await second.next(), '{"ack":"4"}');
+      assert.equal(await second.next(), '{"cmd":"pair","uco":"bob"}');
+      assert.equal(await bob.next(), '{"cmd":"pair","uco":"alicia"}');
     });
 
     test(`PROTOCOL §3 connect: "server full" past --max-clients${cluster ? ' (cluster-wide)' : ''}; a place freed is taken again`, T, async (t) => {
