@@ -103,6 +103,11 @@ export interface StartOptions {
   referencePeer?: ReferencePeerFlags;
   /** Run as one node of a cluster on Redis (`--redis`, `--cluster`, `--node-id`). */
   cluster?: ClusterFlags;
+  /**
+   * Every connection must begin with a PROXY protocol header, v1 or v2, whose client
+   * address becomes the connection's (`--proxy-protocol`): behind HAProxy or nginx.
+   */
+  proxyProtocol: boolean;
 }
 
 /** Where and how the console is served. */
@@ -168,6 +173,7 @@ const ROUND_LOG = 'round-log';
 const REDIS = 'redis';
 const CLUSTER = 'cluster';
 const NODE_ID = 'node-id';
+const PROXY_PROTOCOL = 'proxy-protocol';
 const MAX_PORT = 65_535;
 /** The value of a limit flag that turns the limit off (`Infinity` for the core). */
 const OFF = 'off';
@@ -190,7 +196,7 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set([
   ...CORE_FLAGS.map((f) => f.flag),
   ...LIMIT_FLAGS.map((f) => f.flag),
 ]);
-const SWITCH_FLAGS: ReadonlySet<string> = new Set([QUIET, STRICT, HELP, HTTP_PUBLIC]);
+const SWITCH_FLAGS: ReadonlySet<string> = new Set([QUIET, STRICT, HELP, HTTP_PUBLIC, PROXY_PROTOCOL]);
 
 /**
  * Parses the arguments that follow `start` (PROTOCOL §9). Pure: it never prints
@@ -210,6 +216,7 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
       [QUIET]: { type: 'boolean' },
       [STRICT]: { type: 'boolean' },
       [HTTP_PUBLIC]: { type: 'boolean' },
+      [PROXY_PROTOCOL]: { type: 'boolean' },
       [HELP]: { type: 'boolean', short: 'h' },
     },
     strict: false,
@@ -221,6 +228,7 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
   let strict = false;
   let help = false;
   let httpPublic = false;
+  let proxyProtocol = false;
   for (const token of tokens) {
     if (token.kind === 'positional') return usageError(`unexpected argument '${token.value}'`);
     if (token.kind === 'option-terminator') continue;
@@ -230,6 +238,7 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
       if (name === HELP) help = true;
       else if (name === STRICT) strict = true;
       else if (name === HTTP_PUBLIC) httpPublic = true;
+      else if (name === PROXY_PROTOCOL) proxyProtocol = true;
       else quiet = true;
     } else if (VALUE_FLAGS.has(name) && rawName === `--${name}`) {
       // A separate value that looks like another flag means this one's value is missing.
@@ -242,10 +251,18 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
     }
   }
   if (help) return { kind: 'help' };
-  return resolveStartOptions(values, quiet, strict, httpPublic);
+  return resolveStartOptions(values, { quiet, strict, httpPublic, proxyProtocol });
 }
 
-function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean, strict: boolean, httpPublic: boolean): StartArgs {
+/** The switches of `start`, each `true` when given. */
+interface Switches {
+  readonly quiet: boolean;
+  readonly strict: boolean;
+  readonly httpPublic: boolean;
+  readonly proxyProtocol: boolean;
+}
+
+function resolveStartOptions(values: ReadonlyMap<string, string>, { quiet, strict, httpPublic, proxyProtocol }: Switches): StartArgs {
   const host = values.get(HOST) ?? TCP_DEFAULTS.host;
   if (host === '') return usageError('option --host needs a value');
   const seed = values.get(SEED);
@@ -286,8 +303,12 @@ function resolveStartOptions(values: ReadonlyMap<string, string>, quiet: boolean
   const graceText = values.get(SHUTDOWN_GRACE);
   const shutdownGraceMs = graceText === undefined ? SHUTDOWN_GRACE_MS : parseNonNegativeInteger(graceText);
   if (shutdownGraceMs === undefined) return usageError(invalidValue(SHUTDOWN_GRACE, graceText ?? '', 0, false));
-  const options: StartOptions = { host, port, core, seed, quiet, statsIntervalMs, shutdownGraceMs };
-  if (cert !== undefined && key !== undefined) options.tls = { cert, key };
+  const options: StartOptions = { host, port, core, seed, quiet, statsIntervalMs, shutdownGraceMs, proxyProtocol };
+  if (cert !== undefined && key !== undefined) {
+    // The PROXY header comes before the TLS handshake, which the TLS server reads itself.
+    if (proxyProtocol) return usageError(`option --${PROXY_PROTOCOL} cannot be used with --${TLS_CERT}: terminate TLS at the balancer`);
+    options.tls = { cert, key };
+  }
   const lab = resolveLabFlags(values, httpPublic);
   if (typeof lab === 'string') return usageError(lab);
   if (lab.console !== undefined) options.console = lab.console;
@@ -425,6 +446,7 @@ export function startUsage(): string {
     ['--redis URL', 'run as one node of a cluster on Redis (redis://HOST:PORT; needs @chat-roulette/redis)'],
     ['--cluster NAME', 'with --redis: the cluster to join (default main)'],
     ['--node-id ID', 'with --redis: this node\'s id, unique in the cluster (default random)'],
+    ['--proxy-protocol', 'every connection begins with a PROXY v1/v2 header (HAProxy, nginx): its client address counts'],
     ['-h, --help', 'show this help'],
   ];
   const width = Math.max(...rows.map(([left]) => left.length));

@@ -68,6 +68,11 @@ export interface StreamOptions {
    * @defaultValue `"<remoteAddress>:<remotePort>"` when the stream has them (sockets), else none
    */
   remoteAddress?: string;
+  /**
+   * The peer's host without port, the key of the core's `maxConnectionsPerAddress`.
+   * @defaultValue the stream's `remoteAddress` when it has one (sockets), else {@link StreamOptions.remoteAddress}
+   */
+  remoteHost?: string;
 }
 
 /** The address fields a socket has and a plain `Duplex` lacks. */
@@ -82,6 +87,8 @@ export interface ResolvedStreamOptions {
   readonly drainTimeoutMs: number;
   /** See {@link StreamOptions.remoteAddress}. */
   readonly remoteAddress?: string;
+  /** See {@link StreamOptions.remoteHost}. */
+  readonly remoteHost?: string;
 }
 
 /**
@@ -91,14 +98,21 @@ export interface ResolvedStreamOptions {
  * @throws {@link RouletteError} `ERR_INVALID_OPTION` naming the invalid field.
  */
 export function resolveStreamOptions(options: StreamOptions = {}): ResolvedStreamOptions {
-  const { drainTimeoutMs = STREAM_DEFAULTS.drainTimeoutMs, remoteAddress } = options;
+  const { drainTimeoutMs = STREAM_DEFAULTS.drainTimeoutMs, remoteAddress, remoteHost } = options;
   if (typeof drainTimeoutMs !== 'number' || !(drainTimeoutMs === Infinity || (Number.isSafeInteger(drainTimeoutMs) && drainTimeoutMs >= 0))) {
     throw new RouletteError('ERR_INVALID_OPTION', `option drainTimeoutMs must be an integer >= 0 or Infinity, got ${String(drainTimeoutMs)}`);
   }
   if (remoteAddress !== undefined && typeof remoteAddress !== 'string') {
     throw new RouletteError('ERR_INVALID_OPTION', `option remoteAddress must be a string, got ${String(remoteAddress)}`);
   }
-  return remoteAddress === undefined ? { drainTimeoutMs } : { drainTimeoutMs, remoteAddress };
+  if (remoteHost !== undefined && typeof remoteHost !== 'string') {
+    throw new RouletteError('ERR_INVALID_OPTION', `option remoteHost must be a string, got ${String(remoteHost)}`);
+  }
+  return {
+    drainTimeoutMs,
+    ...(remoteAddress === undefined ? {} : { remoteAddress }),
+    ...(remoteHost === undefined ? {} : { remoteHost }),
+  };
 }
 
 function addressOf(stream: Duplex): string | undefined {
@@ -206,9 +220,10 @@ class StreamTransport implements Transport {
     private readonly clock: Clock,
     private readonly drainTimeoutMs: number,
     remoteAddress: string | undefined,
+    remoteHost: string | undefined,
   ) {
     this.remoteAddress = remoteAddress;
-    this.remoteHost = (stream as MaybeSocket).remoteAddress;
+    this.remoteHost = remoteHost ?? (stream as MaybeSocket).remoteAddress;
   }
 
   /** Starts listening to the stream; called once the handle exists. */
@@ -406,8 +421,8 @@ class StreamTransport implements Transport {
  * ```
  */
 export function attachStream(core: RouletteCore, stream: Duplex, options: StreamOptions = {}): ConnectionHandle {
-  const { drainTimeoutMs, remoteAddress } = resolveStreamOptions(options);
-  const transport = new StreamTransport(stream, core.clock, drainTimeoutMs, remoteAddress ?? addressOf(stream));
+  const { drainTimeoutMs, remoteAddress, remoteHost } = resolveStreamOptions(options);
+  const transport = new StreamTransport(stream, core.clock, drainTimeoutMs, remoteAddress ?? addressOf(stream), remoteHost);
   transport.handle = core.connect(transport);
   transport.bind();
   return transport.handle;

@@ -12,6 +12,8 @@ import { RouletteError } from '../core/errors.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { ConnectionHandle } from '../core/transport.js';
 import { attachStream, resolveStreamOptions, type StreamOptions } from './stream.js';
+import { ProxyHeaderGate, resolveProxyProtocolOptions, type ProxyHeaderStats, type ProxyProtocolOptions, type SocketPeer } from './proxy-gate.js';
+import type { ProxyHeader } from './proxy-protocol.js';
 
 const log = createDebug('chat-roulette:tcp');
 
@@ -24,7 +26,7 @@ export const TCP_DEFAULTS = Object.freeze({
 });
 
 /** Options of {@link createRouletteServer} and {@link RouletteServer}. */
-export interface RouletteServerOptions extends Omit<StreamOptions, 'remoteAddress'> {
+export interface RouletteServerOptions extends Omit<StreamOptions, 'remoteAddress' | 'remoteHost'>, ProxyProtocolOptions {
   /**
    * The server to accept connections from, not yet listening. A `tls.Server` is
    * served on its `'secureConnection'` event, any other `net.Server` on `'connection'`.
@@ -92,6 +94,8 @@ export class RouletteServer {
   /** A TLS server's raw sockets, handshake done or not: those not done are cut at close. */
   private readonly rawSockets = new Set<net.Socket>();
   private readonly streamOptions: StreamOptions;
+  /** With `proxyProtocol`: holds new sockets until their PROXY header is read. */
+  private readonly proxyGate: ProxyHeaderGate | undefined;
   private closing: Promise<void> | undefined;
   /** Resolves the wait for the last socket, while closing. */
   private onIdle: (() => void) | undefined;
@@ -106,12 +110,18 @@ export class RouletteServer {
    *
    * @param core - the core every connection is attached to.
    * @param options - see {@link RouletteServerOptions}.
-   * @throws {@link RouletteError} `ERR_INVALID_OPTION` for an invalid option.
+   * @throws {@link RouletteError} `ERR_INVALID_OPTION` for an invalid option, or for
+   *   `proxyProtocol` with a `tls.Server`.
    */
   constructor(core: RouletteCore, options: RouletteServerOptions = {}) {
     this.core = core;
     const { server, ...streamOptions } = options;
     this.streamOptions = resolveStreamOptions(streamOptions);
+    const headerTimeoutMs = resolveProxyProtocolOptions(options);
+    if (headerTimeoutMs !== undefined && server instanceof tls.Server) {
+      throw new RouletteError('ERR_INVALID_OPTION', 'option proxyProtocol is not supported with a tls.Server: terminate TLS at the balancer');
+    }
+    this.proxyGate = headerTimeoutMs === undefined ? undefined : new ProxyHeaderGate(core.clock, headerTimeoutMs, this.onProxyHeader.bind(this));
     this.server = server ?? net.createServer();
     if (this.server instanceof tls.Server) {
       this.server.on('secureConnection', this.onConnection.bind(this));
@@ -131,6 +141,14 @@ export class RouletteServer {
   /** Number of open sockets of this server (including ones still flushing after an exit). */
   get connections(): number {
     return this.sockets.size;
+  }
+
+  /**
+   * With `proxyProtocol`: the counters of PROXY headers (connections waiting for
+   * theirs, accepted, rejected by cause); `undefined` without it.
+   */
+  proxyHeaderStats(): ProxyHeaderStats | undefined {
+    return this.proxyGate?.stats();
   }
 
   /**
@@ -217,6 +235,8 @@ export class RouletteServer {
       log('closed');
     });
     log('closing: %d connections', this.sockets.size);
+    // Connections that have not sent their PROXY header yet get no notice.
+    this.proxyGate?.destroyAll();
     // PROTOCOL §7: the exit notice, a flush, then the end of each connection.
     for (const handle of [...this.sockets.values()]) this.core.disconnect(handle, 'server shutdown');
     this.checkIdle();
@@ -244,8 +264,21 @@ export class RouletteServer {
   }
 
   private onConnection(socket: net.Socket): void {
+    if (this.proxyGate === undefined) this.attach(socket, this.streamOptions);
+    else this.proxyGate.admit(socket);
+  }
+
+  /** The PROXY header is read: the client's address is the connection's (the socket's when it has none). */
+  private onProxyHeader(socket: net.Socket, { source }: ProxyHeader, peer: SocketPeer): void {
+    const client = source ?? peer;
+    if (client.address === undefined) this.attach(socket, this.streamOptions);
+    else this.attach(socket, { ...this.streamOptions, remoteAddress: `${client.address}:${client.port ?? '?'}`, remoteHost: client.address });
+    socket.resume();
+  }
+
+  private attach(socket: net.Socket, streamOptions: StreamOptions): void {
     socket.setNoDelay(true);
-    const handle = attachStream(this.core, socket, this.streamOptions);
+    const handle = attachStream(this.core, socket, streamOptions);
     if (socket.destroyed) return;
     this.sockets.set(socket, handle);
     socket.on('close', this.socketClosed);

@@ -333,28 +333,7 @@ describe('PROTOCOL §9 chat-roulette start', { timeout: SUITE_TIMEOUT_MS }, () =
     }
   });
 
-  test('--seed makes pairing reproducible (same seed, same connection order, 4 clients)', { timeout: TEST_TIMEOUT_MS }, async () => {
-    /** One run: 4 clients registered in order while no pairing happens, then paired at once. */
-    const run = async (): Promise<string[]> => {
-      // A long pair delay: all four are free when the pairing timer fires.
-      const { proc, port } = await startServer('--seed', 'lab-3', '--pair-delay-ms', '2500', '--epoch-ms', '600000');
-      const clients: WireClient[] = [];
-      for (const uco of ['c1', 'c2', 'c3', 'c4']) {
-        const client = new WireClient(port);
-        await client.register(uco);
-        clients.push(client);
-      }
-      const peers = await Promise.all(clients.map((c) => c.peer()));
-      proc.signal('SIGTERM');
-      assert.equal((await proc.exit()).code, 0);
-      const pairs = proc.stderr.match(/Pairing \S+ <-> \S+/g) ?? [];
-      assert.equal(pairs.length, 2, proc.stderr);
-      return [...peers, ...pairs];
-    };
-    const first = await run();
-    const second = await run();
-    assert.deepEqual(second, first);
-  });
+  // --seed: test/blackbox/protocol-suite.ts (run by protocol-blackbox.test.ts).
 });
 
 describe('examples/client.ts', { timeout: SUITE_TIMEOUT_MS }, () => {

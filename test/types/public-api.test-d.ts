@@ -4,6 +4,11 @@
  */
 import {
   DEFAULTS,
+  listen,
+  parseProxyHeader,
+  PROXY_PROTOCOL_DEFAULTS,
+  type ProxyHeaderStats,
+  type ProxyParseResult,
   ManualClock,
   MemoryConnection,
   RouletteCore,
@@ -135,6 +140,25 @@ export function publicApiTypes(): void {
   core.disconnect(handle, 'bye');
   // @ts-expect-error send must say whether the line was accepted
   void core.connect({ send: () => undefined, close: () => undefined });
+
+  // The PROXY protocol: a listen option, the server's counters, the exported parser.
+  void listen(core, { port: 0, proxyProtocol: true, proxyHeaderTimeoutMs: PROXY_PROTOCOL_DEFAULTS.proxyHeaderTimeoutMs }).then((server) => {
+    const stats: ProxyHeaderStats | undefined = server.proxyHeaderStats();
+    const rejected: number | undefined = stats === undefined ? undefined : stats.invalid + stats.timedOut + stats.closed;
+    void rejected;
+  });
+  // @ts-expect-error proxyProtocol is a boolean
+  void listen(core, { proxyProtocol: 'v2' });
+  const parsed: ProxyParseResult = parseProxyHeader(new Uint8Array());
+  if (parsed.kind === 'header') {
+    const address: string | undefined = parsed.header.source?.address;
+    const length: number = parsed.length;
+    void address;
+    void length;
+  } else if (parsed.kind === 'invalid') {
+    const reason: string = parsed.reason;
+    void reason;
+  }
 
   // The in-memory test double.
   const conn = new MemoryConnection(core);

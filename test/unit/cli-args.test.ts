@@ -95,6 +95,7 @@ describe('PROTOCOL §9 chat-roulette start: every flag', () => {
       '--host', '::1', '--port', '1', '--epoch-ms', '2', '--ping-ms', '3', '--dead-ms', '4',
       '--register-timeout-ms', '5', '--pair-delay-ms', '6', '--max-line-bytes', '7',
       '--max-clients', '8', '--seed', 's', '--quiet', '--stats-interval', '9', '--shutdown-grace-ms', '10',
+      '--proxy-protocol',
     ]);
     assert.deepEqual(parsed, {
       host: '::1',
@@ -112,6 +113,7 @@ describe('PROTOCOL §9 chat-roulette start: every flag', () => {
       quiet: true,
       statsIntervalMs: 9,
       shutdownGraceMs: 10,
+      proxyProtocol: true,
     });
   });
 
@@ -213,5 +215,21 @@ describe('CLI log lines', () => {
     ]);
     unsubscribe();
     assert.equal(core.eventNames().length, 0);
+  });
+});
+
+describe('chat-roulette start --proxy-protocol', () => {
+  test('off by default; a switch without a value', () => {
+    assert.equal(options([]).proxyProtocol, false);
+    assert.equal(options(['--proxy-protocol']).proxyProtocol, true);
+    assert.match(usageError(['--proxy-protocol=yes']), /option --proxy-protocol takes no value/);
+    assert.match(startUsage(), /^ {2}--proxy-protocol +every connection begins with a PROXY v1\/v2 header/m);
+  });
+
+  test('not with TLS: the header comes before the handshake', () => {
+    assert.equal(
+      usageError(['--proxy-protocol', '--tls-cert', 'c.pem', '--tls-key', 'k.pem']),
+      'option --proxy-protocol cannot be used with --tls-cert: terminate TLS at the balancer',
+    );
   });
 });

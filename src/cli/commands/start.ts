@@ -106,6 +106,7 @@ async function serve(options: StartOptions, io: CliIo): Promise<number> {
     io.out(`listening on ${host}:${port}\n`);
     if (lab.console !== undefined) io.out(`console on ${lab.console.url}\n`);
     if (options.tls !== undefined) log.info('Serving TLS');
+    if (options.proxyProtocol) log.info('Expecting a PROXY protocol header on every connection (--proxy-protocol)');
 
     const signal = await stopSignal.received;
     // /healthz answers 503 from now on; the reference peer leaves first (its round log is flushed).
@@ -205,6 +206,7 @@ async function openServer(core: RouletteCore, options: StartOptions, log: Logger
     return await listen(core, {
       host: options.host,
       port: options.port,
+      proxyProtocol: options.proxyProtocol,
       ...(tlsServer === undefined ? {} : { server: tlsServer }),
     });
   } catch (error) {
