@@ -175,7 +175,8 @@ export class WireClient {
    */
   static connect(port: number, options: { pong?: boolean; allowHalfOpen?: boolean; localAddress?: string } = {}): Promise<WireClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: options.allowHalfOpen ?? false, localAddress: options.localAddress ?? '127.0.0.1' });
+      const { localAddress } = options;
+      const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: options.allowHalfOpen ?? false, ...(localAddress === undefined ? {} : { localAddress }) });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
