@@ -1,7 +1,7 @@
 /**
  * Adapters binding a {@link RouletteCore} to byte streams: any `Duplex`
  * ({@link attachStream}), a TCP/TLS server ({@link listen}, optionally behind a
- * balancer speaking the PROXY protocol: {@link parseProxyHeader}) and an in-process
+ * balancer speaking the PROXY protocol: {@link parseProxyHeader}, {@link formatProxyHeaderV1}) and an in-process
  * connection ({@link connectInProcess}).
  *
  * @module
@@ -24,6 +24,7 @@ export {
   type ServerAddress,
 } from './tcp.js';
 export {
+  formatProxyHeaderV1,
   parseProxyHeader,
   PROXY_V1_MAX_BYTES,
   PROXY_V2_MAX_BYTES,

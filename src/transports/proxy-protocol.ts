@@ -1,11 +1,13 @@
 /**
  * A parser of the PROXY protocol header (HAProxy's `proxy-protocol.txt`, versions 1
  * and 2) that a TCP balancer sends first on each connection to carry the client's
- * address. Pure: bytes in, a result out; {@link ProxyHeaderGate} reads it off sockets.
+ * address, and a writer of version 1 headers for a balancer of one's own. Pure: bytes
+ * in, a result out; {@link ProxyHeaderGate} reads it off sockets.
  *
  * @module
  */
 import net from 'node:net';
+import { RouletteError } from '../core/errors.js';
 
 /** Longest version 1 header, `"\r\n"` included (proxy-protocol.txt §2.1). */
 export const PROXY_V1_MAX_BYTES = 107;
@@ -168,6 +170,44 @@ function v1Endpoint(family: 'IPv4' | 'IPv6', address: string, portText: string):
 /** One spelling per address, so that `maxConnectionsPerAddress` counts it once. */
 function normalise(address: string, family: 'IPv4' | 'IPv6'): string {
   return family === 'IPv4' ? address : new net.SocketAddress({ address, family: 'ipv6' }).address;
+}
+
+/**
+ * The version 1 (text) PROXY header for a proxied connection, as a balancer writes it
+ * first to the server (proxy-protocol.txt §2.1): `"PROXY TCP4 <src> <dst> <sport>
+ * <dport>\r\n"` (`TCP6` for IPv6), or `"PROXY UNKNOWN\r\n"` when `source` is
+ * `undefined` (the server then keeps the socket's own address). Its inverse is
+ * {@link parseProxyHeader}: parsing the result gives back a version 1 header with the
+ * same endpoints (IPv6 addresses normalised).
+ *
+ * @param endpoints - `source`, the client's end (its socket's `remoteAddress`,
+ *   `remotePort`, `remoteFamily`), and `destination`, the end it connected to (the
+ *   balancer's `localAddress`…); both of one family, or both `undefined`.
+ * @returns the header, ASCII, at most {@link PROXY_V1_MAX_BYTES} bytes.
+ * @throws {@link RouletteError} `ERR_INVALID_ARGUMENT` when only one end is given, the
+ *   families differ, an address is not of its family, or a port is not an integer 0–65535.
+ *
+ * @example
+ * ```ts
+ * formatProxyHeaderV1({
+ *   source: { address: '203.0.113.7', port: 51000, family: 'IPv4' },
+ *   destination: { address: '10.0.0.1', port: 44333, family: 'IPv4' },
+ * }); // 'PROXY TCP4 203.0.113.7 10.0.0.1 51000 44333\r\n'
+ * ```
+ */
+export function formatProxyHeaderV1(endpoints: Pick<ProxyHeader, 'source' | 'destination'>): string {
+  const { source, destination } = endpoints;
+  if (source === undefined && destination === undefined) return 'PROXY UNKNOWN\r\n';
+  if (source === undefined || destination === undefined) throw new RouletteError('ERR_INVALID_ARGUMENT', 'formatProxyHeaderV1: give both source and destination, or neither');
+  if (source.family !== destination.family) throw new RouletteError('ERR_INVALID_ARGUMENT', `formatProxyHeaderV1: source is ${source.family}, destination ${destination.family}`);
+  for (const end of [source, destination]) {
+    if (!(end.family === 'IPv4' ? net.isIPv4(end.address) : end.family === 'IPv6' && net.isIPv6(end.address))) {
+      throw new RouletteError('ERR_INVALID_ARGUMENT', `formatProxyHeaderV1: ${JSON.stringify(end.address)} is not an ${String(end.family)} address`);
+    }
+    if (!Number.isInteger(end.port) || end.port < 0 || end.port > 65_535) throw new RouletteError('ERR_INVALID_ARGUMENT', `formatProxyHeaderV1: port ${end.port} is not an integer from 0 to 65535`);
+  }
+  const protocol = source.family === 'IPv4' ? 'TCP4' : 'TCP6';
+  return `PROXY ${protocol} ${source.address} ${destination.address} ${source.port} ${destination.port}\r\n`;
 }
 
 // ── version 2: signature, ver/cmd, family, length, addresses, TLVs ──────────────

@@ -168,10 +168,15 @@ export class WireClient {
     socket.on('close', () => (this.closed = true));
   }
 
-  /** Connects to 127.0.0.1:`port`. With `allowHalfOpen`, it keeps its side open after the server's end (as the course clients do). */
-  static connect(port: number, options: { pong?: boolean; allowHalfOpen?: boolean } = {}): Promise<WireClient> {
+  /**
+   * Connects to 127.0.0.1:`port`. With `allowHalfOpen`, it keeps its side open after the
+   * server's end (as the course clients do); `localAddress` binds the client to another
+   * loopback address (`127.0.0.2`: Linux routes all of 127.0.0.0/8 to the loopback).
+   */
+  static connect(port: number, options: { pong?: boolean; allowHalfOpen?: boolean; localAddress?: string } = {}): Promise<WireClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: options.allowHalfOpen ?? false });
+      const { localAddress } = options;
+      const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: options.allowHalfOpen ?? false, ...(localAddress === undefined ? {} : { localAddress }) });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);

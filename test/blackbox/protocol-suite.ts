@@ -10,7 +10,8 @@
  * a close or an exit, bounded by test/helpers/bounds.ts. Where a cluster legitimately
  * differs from one process (docs/scaling.md, "What a client can notice"), the test says
  * so: a state reached "at once" by one process is reached "eventually" by a cluster,
- * and `--seed` reproducibility and per-address limits are per process.
+ * and `--seed` reproducibility and per-address limits are per process (a node sees the
+ * balancer's address unless the balancer sends PROXY headers, `--proxy-protocol`).
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
@@ -31,6 +32,13 @@ export interface ServerUnderTest {
    * process, N for a cluster behind a balancer.
    */
   readonly nodes: number;
+  /**
+   * The server is a balancer that, given `--proxy-protocol`, sends each node a PROXY
+   * header with the client's address (`chat-roulette-cluster`): the per-address test
+   * then runs a second time with that flag, where the nodes see the clients' addresses.
+   * @defaultValue false
+   */
+  readonly proxyProtocol?: boolean;
   /** Why the suite cannot run here, or `false`. */
   readonly skip: string | false;
 }
@@ -290,17 +298,33 @@ export function protocolSuite(target: ServerUnderTest): void {
       });
     }
 
-    test(`--max-connections-per-address counts per server process${cluster ? ` (here per node: ${target.nodes} connections pass, one per node)` : ''}; one more is refused "too many connections"`, T, async (t) => {
-      const { port, connect } = await start(t, [...NO_EPOCH, '--max-connections-per-address', '1']);
-      // Round robin: the first `nodes` connections land on distinct processes, the next on the first again.
-      for (let i = 1; i <= target.nodes; i++) {
-        const c = await connect(port);
-        await c.register(`p${i}`);
-      }
-      const extra = await connect(port);
-      assert.equal(await extra.next(), '{"exit":true,"reason":"too many connections"}');
-      await extra.end();
-    });
+    // A cluster's nodes each count their own connections (the limit is per node, not
+    // cluster-wide), by the address they see: the balancer's, or with --proxy-protocol the
+    // client's, which the balancer's PROXY header carries.
+    for (const proxy of cluster && target.proxyProtocol === true ? [false, true] : [false]) {
+      const seesClients = !cluster || proxy;
+      const by = !cluster ? '' : proxy ? ', with --proxy-protocol by the client\'s address' : ', by the balancer\'s address';
+      test(
+        `--max-connections-per-address counts per server process${cluster ? ` (here per node: ${target.nodes} connections from one address pass, one per node${by})` : ''}; ` +
+          `one more is refused "too many connections"; one from another address ${seesClients ? 'passes' : 'is refused too (the node sees the balancer\'s address)'}`,
+        T,
+        async (t) => {
+          const { port, connect } = await start(t, [...NO_EPOCH, '--max-connections-per-address', '1', ...(proxy ? ['--proxy-protocol'] : [])]);
+          // Round robin: the first `nodes` connections land on distinct processes, the next on the first again.
+          for (let i = 1; i <= target.nodes; i++) {
+            const c = await connect(port, { localAddress: '127.0.0.2' });
+            await c.register(`p${i}`);
+          }
+          const extra = await connect(port, { localAddress: '127.0.0.2' });
+          assert.equal(await extra.next(), '{"exit":true,"reason":"too many connections"}');
+          await extra.end();
+          // Every process now holds one connection from 127.0.0.2 (as it saw it).
+          const other = await connect(port, { localAddress: '127.0.0.3' });
+          if (seesClients) await other.register('q1');
+          else assert.equal(await other.next(), '{"exit":true,"reason":"too many connections"}');
+        },
+      );
+    }
 
     test(
       '--seed makes pairing reproducible (same seed, same connection order, 4 clients)',

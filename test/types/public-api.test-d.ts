@@ -5,6 +5,7 @@
 import {
   DEFAULTS,
   listen,
+  formatProxyHeaderV1,
   parseProxyHeader,
   PROXY_PROTOCOL_DEFAULTS,
   type ProxyHeaderStats,
@@ -149,7 +150,13 @@ export function publicApiTypes(): void {
   });
   // @ts-expect-error proxyProtocol is a boolean
   void listen(core, { proxyProtocol: 'v2' });
+  // The v1 writer takes what the parser gives back.
+  const written: string = formatProxyHeaderV1({ source: undefined, destination: undefined });
+  void written;
+  // @ts-expect-error family is 'IPv4' or 'IPv6'
+  formatProxyHeaderV1({ source: { address: '::1', port: 1, family: 'ipv6' }, destination: undefined });
   const parsed: ProxyParseResult = parseProxyHeader(new Uint8Array());
+  if (parsed.kind === 'header') void formatProxyHeaderV1(parsed.header);
   if (parsed.kind === 'header') {
     const address: string | undefined = parsed.header.source?.address;
     const length: number = parsed.length;

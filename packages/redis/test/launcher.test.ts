@@ -75,8 +75,9 @@ class Launcher {
   }
 }
 
-async function client(port: number, uco: string): Promise<LineClient> {
-  const socket = net.connect(port, '127.0.0.1');
+/** A registered client through `port`, from `localAddress` (another loopback address than 127.0.0.1 works on Linux). */
+async function client(port: number, uco: string, localAddress = '127.0.0.1'): Promise<LineClient> {
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress });
   sockets.push(socket);
   await once(socket, 'connect');
   const c = new LineClient(socket);
@@ -288,6 +289,23 @@ describe('launchCluster()', () => {
     }
   });
 
+  test('proxyProtocol: the nodes run --proxy-protocol and see the client\'s address (127.0.0.2), not the balancer\'s', T, async () => {
+    const { cluster, log } = await launch({ nodes: 2, proxyProtocol: true });
+    assert.ok(log.some((l) => /INFO Balancer listening on .*, sending PROXY v1 headers$/.test(l)), log.join('\n'));
+    // Round robin: alice on n1, bob on n2; each node logs the address the header carried.
+    const alice = await client(cluster.port, 'alice', '127.0.0.2');
+    const bob = await client(cluster.port, 'bob', '127.0.0.2');
+    assert.equal(await alice.waitLine(/"pair"/), '{"cmd":"pair","uco":"bob"}');
+    assert.equal(await bob.waitLine(/"pair"/), '{"cmd":"pair","uco":"alice"}');
+    const connected = (): string[] => log.filter((l) => / INFO Client connected from /.test(l));
+    await until('both nodes to log their client', () => connected().length >= 2);
+    // The header carries the client's port too.
+    assert.deepEqual(
+      connected().map((l) => /^\[(n\d)\] .* INFO Client connected from (\S+) \(connection \d+\)$/.exec(l)?.slice(1, 3).join(' ')).sort(),
+      [`n1 127.0.0.2:${alice.socket.localPort}`, `n2 127.0.0.2:${bob.socket.localPort}`],
+    );
+  });
+
   test('a node that cannot start: LaunchError, and the redis-server already started is stopped', T, async () => {
     const log: string[] = [];
     await assert.rejects(
@@ -343,6 +361,37 @@ describe('the balancer', () => {
       balancer.stopListening();
       balancer.destroyAll();
       for (const s of [a.server, b.server]) s.close();
+    }
+  });
+
+  test('proxyProtocol: each node connection begins with the PROXY v1 header of the client\'s connection, then its bytes', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const received: Buffer[] = [];
+    const node = net.createServer((socket) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('end', () => {
+        received.push(Buffer.concat(chunks));
+        socket.end();
+      });
+    });
+    node.listen(0, '127.0.0.1');
+    await once(node, 'listening');
+    const balancer = new Balancer(() => [{ host: '127.0.0.1', port: (node.address() as net.AddressInfo).port }], true);
+    const { port } = await balancer.listen('127.0.0.1', 0);
+    try {
+      const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      sockets.push(socket);
+      await once(socket, 'connect');
+      const clientPort = socket.localPort;
+      socket.end('{"cmd":"connect","uco":"42"}\n');
+      socket.resume();
+      await once(socket, 'close');
+      await until('the node to get the whole connection', () => received.length === 1);
+      assert.equal(received[0]?.toString('latin1'), `PROXY TCP4 127.0.0.2 127.0.0.1 ${clientPort} ${port}\r\n{"cmd":"connect","uco":"42"}\n`);
+    } finally {
+      balancer.stopListening();
+      balancer.destroyAll();
+      node.close();
     }
   });
 });

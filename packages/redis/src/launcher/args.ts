@@ -96,6 +96,8 @@ export function launcherUsage(): string {
     "(a second signal is passed on to the nodes, which cut their shutdown grace short).",
     'Every process it starts runs in its own session and is stopped by its PID.',
     'Every other option is passed unchanged to each node (see chat-roulette start --help).',
+    'With --proxy-protocol among them, the balancer also begins each connection to a node',
+    "with a PROXY v1 header: the nodes see the clients' addresses, not the balancer's.",
     '',
     'Options:',
     `  --host H            interface of the balancer (default ${d.host})`,

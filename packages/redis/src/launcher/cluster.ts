@@ -56,6 +56,15 @@ export interface LaunchOptions {
    */
   readonly port?: number;
   /**
+   * The balancer begins every connection to a node with a PROXY protocol version 1 header
+   * carrying the client's address and port, and the nodes run `--proxy-protocol`: each
+   * node sees its clients' own addresses (logs, `--max-connections-per-address`) instead
+   * of the balancer's. Also on when `startFlags` hold `--proxy-protocol` (it is added to
+   * them when missing).
+   * @defaultValue false
+   */
+  readonly proxyProtocol?: boolean;
+  /**
    * Starts a node again (under a new node id, `n2-2` for the second run of `n2`) when it
    * exits without being asked to; otherwise the balancer skips it from then on.
    * @defaultValue false
@@ -94,6 +103,7 @@ export const LAUNCH_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   port: 0,
   redisServer: 'redis-server',
+  proxyProtocol: false,
   restartNodes: false,
   startTimeoutMs: 60_000,
   stopTimeoutMs: 15_000,
@@ -162,6 +172,9 @@ interface Slot {
 /** At most this many lines of a node are kept until it listens. */
 const EARLY_LINES = 200;
 
+/** The nodes' flag that makes them read the PROXY header the balancer then sends. */
+const PROXY_PROTOCOL_FLAG = '--proxy-protocol';
+
 /** Flags that only the first node gets. */
 const FIRST_NODE_ONLY = new Set(['--reference-peer', '--round-log']);
 
@@ -184,9 +197,12 @@ export class LaunchedCluster extends EventEmitter<LaunchEvents> {
   /** @internal Use {@link launchCluster}. */
   constructor(options: LaunchOptions) {
     super();
+    const startFlags = options.startFlags ?? [];
+    const proxyProtocol = (options.proxyProtocol ?? LAUNCH_DEFAULTS.proxyProtocol) || startFlags.includes(PROXY_PROTOCOL_FLAG);
     this.options = {
       nodes: options.nodes ?? LAUNCH_DEFAULTS.nodes,
-      startFlags: options.startFlags ?? [],
+      startFlags: proxyProtocol && !startFlags.includes(PROXY_PROTOCOL_FLAG) ? [...startFlags, PROXY_PROTOCOL_FLAG] : startFlags,
+      proxyProtocol,
       redisServer: options.redisServer ?? LAUNCH_DEFAULTS.redisServer,
       host: options.host ?? LAUNCH_DEFAULTS.host,
       port: options.port ?? LAUNCH_DEFAULTS.port,
@@ -200,7 +216,7 @@ export class LaunchedCluster extends EventEmitter<LaunchEvents> {
     this.name = options.name ?? `launch-${randomBytes(4).toString('hex')}`;
     this.url = options.redisUrl ?? '';
     this.write = options.log ?? (() => undefined);
-    this.balancer = new Balancer(() => this.slots.map((s): Backend => s.node));
+    this.balancer = new Balancer(() => this.slots.map((s): Backend => s.node), proxyProtocol);
     for (let i = 1; i <= this.options.nodes; i++) this.slots.push({ name: `n${i}`, runs: 0, child: undefined, node: undefined, early: [], first: undefined, last: undefined });
   }
 
@@ -301,7 +317,8 @@ export class LaunchedCluster extends EventEmitter<LaunchEvents> {
       throw new LaunchError('aborted', 'the launch was closed');
     }
     this.address = address;
-    this.info(`Balancer listening on ${address.host}:${address.port}, round robin over ${this.nodes.map((n) => `${n.id} (${n.port})`).join(', ')}`);
+    const proxy = this.options.proxyProtocol ? ', sending PROXY v1 headers' : '';
+    this.info(`Balancer listening on ${address.host}:${address.port}, round robin over ${this.nodes.map((n) => `${n.id} (${n.port})`).join(', ')}${proxy}`);
   }
 
   /** Starts redis-server and makes it the cluster's; stops it again if the cluster is closing meanwhile. */
