@@ -112,6 +112,13 @@ export interface ClusterAudit {
   pairChanged: number;
   /** Sent while Redis was down or just back (relay `publishFailed`, registrations dropped by the restart). */
   redisOutage: number;
+  /**
+   * How far into its window the latest counted message of each category was, ms: sent
+   * after the peer's connection was cut (toCrashedPeer), the receiver's pair changed after
+   * the fence's ack (pairChanged), sent after Redis was back (redisOutage). Negative
+   * values: before. For judging the windows, not a check.
+   */
+  lagMs: { toCrashedPeer: number; pairChanged: number; redisOutage: number };
 }
 
 /** Violations found while receiving, and the ledger of everything sent. */
@@ -191,26 +198,37 @@ export class Ledger {
       byUco.set(c.uco, list);
     }
     const faults = this.faults;
-    const cluster: ClusterAudit = { crashedConnections: 0, toCrashedPeer: 0, pairChanged: 0, redisOutage: 0 };
+    const cluster: ClusterAudit = {
+      crashedConnections: 0,
+      toCrashedPeer: 0,
+      pairChanged: 0,
+      redisOutage: 0,
+      lagMs: { toCrashedPeer: -Infinity, pairChanged: -Infinity, redisOutage: -Infinity },
+    };
     if (faults !== undefined) {
       for (const c of this.connections) {
         if (c.exitReason !== undefined || c.selfDropped) continue;
         if (faults.kills.some((k) => c.endedAt >= k && c.endedAt <= k + faults.marginMs)) c.crashed = true;
       }
     }
-    /** The cluster category that explains a missing message, if any (cluster soak only). */
-    const clusterReason = (m: SentMessage): keyof Omit<ClusterAudit, 'crashedConnections'> | undefined => {
+    type Reason = { category: keyof ClusterAudit['lagMs']; lag: number };
+    /** The cluster category that explains a missing message, if any (cluster soak only), and how far into its window. */
+    const clusterReason = (m: SentMessage): Reason | undefined => {
       if (faults === undefined) return undefined;
       const margin = faults.marginMs;
-      const by = (m.fencedAt ?? m.processedBy ?? m.link.endedAt) + margin;
+      const fenced = m.fencedAt ?? m.processedBy ?? m.link.endedAt;
+      const by = fenced + margin;
       const from = m.pairedAt ?? m.sentAt;
-      if (faults.outages.some((o) => by >= o.down - margin && m.sentAt <= o.up + faults.recoveryMs)) return 'redisOutage';
+      const outage = faults.outages.find((o) => by >= o.down - margin && m.sentAt <= o.up + faults.recoveryMs);
+      if (outage !== undefined) return { category: 'redisOutage', lag: m.sentAt - outage.up };
       const targets = m.uncertainTarget === true ? this.connections : (byUco.get(m.to) ?? []);
-      if (targets.some((c) => c.crashed === true && c.openedAt <= from && c.endedAt >= from - margin && c.endedAt <= by && m.sentAt <= c.endedAt + faults.reapMs)) {
-        return 'toCrashedPeer';
-      }
+      const crashed = targets.find(
+        (c) => c.crashed === true && c.openedAt <= from && c.endedAt >= from - margin && c.endedAt <= by && m.sentAt <= c.endedAt + faults.reapMs,
+      );
+      if (crashed !== undefined) return { category: 'toCrashedPeer', lag: m.sentAt - crashed.endedAt };
       const changes = m.uncertainTarget === true ? [...this.changes.values()].flat() : (this.changes.get(m.to) ?? []);
-      if (changes.some((e) => e.peer !== m.from && e.at >= from && e.at <= by)) return 'pairChanged';
+      const change = changes.find((e) => e.peer !== m.from && e.at >= from && e.at <= by);
+      if (change !== undefined) return { category: 'pairChanged', lag: change.at - fenced };
       return undefined;
     };
     const lossyIn = (connections: readonly ConnectionEnd[], from: number, to: number): boolean =>
@@ -245,7 +263,10 @@ export class Ledger {
       const cut = (byUco.get(m.to) ?? []).some((c) => c.abrupt && c.openedAt <= fencedAt && c.endedAt >= m.sentAt);
       const reason = cut ? undefined : clusterReason(m);
       if (cut) excused++;
-      else if (reason !== undefined) cluster[reason]++;
+      else if (reason !== undefined) {
+        cluster[reason.category]++;
+        cluster.lagMs[reason.category] = Math.max(cluster.lagMs[reason.category], reason.lag);
+      }
       else lost.push(m);
     }
     let countedConnections = 0;

@@ -206,8 +206,8 @@ interface ClientHooks {
   afterWarmUp?: () => Promise<void>;
   /** Every 100 ms of the chaos (the cluster soak's node kills and Redis restart). */
   onTick?: (now: number) => Promise<void>;
-  /** How long to wait with no new traffic before everyone leaves (default 2 s). */
-  quiesceMs?: number;
+  /** How long to wait with no new traffic before everyone leaves (default 2 s), asked when the chaos ends. */
+  quiesceMs?: () => number;
 }
 
 /**
@@ -272,7 +272,7 @@ async function runClients(options: SoakOptions, port: number, random: () => numb
   }
 
   // Quiesce: no new traffic; let fences and in-flight lines settle.
-  await sleep(hooks.quiesceMs ?? 2_000);
+  await sleep(hooks.quiesceMs?.() ?? 2_000);
   for (const c of clients) c.reconnect = false;
   await sleep(1_000);
 
@@ -421,7 +421,7 @@ async function clusterSoak(options: SoakOptions, unhandledHere: () => number): P
         }
       },
       // Pairs with a killed node's clients end when its lease lapses: let that pass.
-      quiesceMs: CLUSTER_REAP_MS,
+      quiesceMs: () => Math.max(2_000, (faults.kills.at(-1) ?? -Infinity) + CLUSTER_REAP_MS - performance.now()),
     });
   } catch (error) {
     await cluster.close();
@@ -486,6 +486,7 @@ async function clusterSoak(options: SoakOptions, unhandledHere: () => number): P
       `sent=${counters.sent} received=${counters.received} accepted=${audit.accepted} refused=${audit.refused} ` +
       `unconfirmed=${audit.unconfirmed} excused=${audit.excused} losses=${audit.lost.length} violations=${violations} ` +
       `counted{crashedConnections=${c.crashedConnections},toCrashedPeer=${c.toCrashedPeer},pairChanged=${c.pairChanged},redisOutage=${c.redisOutage},rateLimited=${audit.counted}} ` +
+      `latestMs{${Object.entries(c.lagMs).map(([k, v]) => `${k}=${Number.isFinite(v) ? Math.round(v) : '-'}`).join(',')}} ` +
       `unaccounted=${audit.unaccounted.length} cutWithoutReason=${audit.cutWithoutReason} ` +
       `kills=${killed.length}(${killed.join(',')}) nodeCrashes=${cluster.crashes.length} allNodesUpAtEnd=${restarted} ` +
       `redisRestarts=${faults.outages.length} redisRestart=${behaviour}(closedUnavailable=${closedUnavailable},survived=${survived}) ` +

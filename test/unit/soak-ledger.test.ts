@@ -40,7 +40,8 @@ test('soak ledger: a missing accepted message with no cluster fault is lost', ()
   ledger.faults = { kills: [], outages: [], ...FAULTS };
   const audit = ledger.audit();
   assert.equal(audit.lost.length, 1);
-  assert.deepEqual(audit.cluster, { crashedConnections: 0, toCrashedPeer: 0, pairChanged: 0, redisOutage: 0 });
+  const { crashedConnections, toCrashedPeer, pairChanged, redisOutage } = audit.cluster;
+  assert.deepEqual({ crashedConnections, toCrashedPeer, pairChanged, redisOutage }, { crashedConnections: 0, toCrashedPeer: 0, pairChanged: 0, redisOutage: 0 });
 });
 
 test('soak ledger: sent to a peer whose node was killed before its lease lapsed is counted (toCrashedPeer)', () => {
@@ -50,6 +51,7 @@ test('soak ledger: sent to a peer whose node was killed before its lease lapsed 
   const audit = ledger.audit();
   assert.equal(audit.lost.length, 0);
   assert.equal(audit.cluster.toCrashedPeer, 1);
+  assert.equal(audit.cluster.lagMs.toCrashedPeer, 1_000, 'sent 1 s after the peer was cut');
   assert.equal(audit.cluster.crashedConnections, 1);
   assert.equal(audit.cutWithoutReason, 0);
 });
