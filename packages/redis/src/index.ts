@@ -141,3 +141,15 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterFac
     stats: () => node?.stats(),
   });
 }
+
+export {
+  launchCluster,
+  LaunchedCluster,
+  LaunchError,
+  LAUNCH_DEFAULTS,
+  type LaunchOptions,
+  type LaunchEvents,
+  type NodeHandle,
+  type NodeExitEvent,
+} from './launcher/cluster.js';
+export type { ExitStatus } from './launcher/processes.js';
