@@ -90,8 +90,10 @@ function pinPid(pid: number, cpus: string): void {
 /** Opens pair k's two ends: sender on `a`, receiver on `b`, one pair at a time so that they meet. */
 async function placePairs(nodes: readonly [ServerProcess, ServerProcess], placement: Placement, pairs: number, tag: string): Promise<Array<readonly [BenchClient, BenchClient]>> {
   const out: Array<readonly [BenchClient, BenchClient]> = [];
+  const opened: BenchClient[] = [];
   const open = async (node: ServerProcess, uco: string, nonce: number): Promise<BenchClient> => {
     const c = await openClient(node.host, node.port, 10_000);
+    opened.push(c);
     c.uco = uco;
     c.send({ cmd: 'connect', uco, nonce });
     return c;
@@ -101,19 +103,15 @@ async function placePairs(nodes: readonly [ServerProcess, ServerProcess], placem
       const a = nodes[k % 2] as ServerProcess;
       const b = placement === 'cross' ? (nodes[(k + 1) % 2] as ServerProcess) : a;
       const sender = await open(a, `${tag}s${k}`, 2 * k);
-      out.push([sender, sender]);
       await until(() => sender.acked !== undefined, 10_000, `${sender.uco} to be registered`);
       const receiver = await open(b, `${tag}r${k}`, 2 * k + 1);
-      out[k] = [sender, receiver];
       await until(() => sender.peer !== undefined && receiver.peer !== undefined, 10_000, `${sender.uco} and ${receiver.uco} to be paired`);
       if (sender.peer !== receiver.uco) throw new Error(`${sender.uco} was paired with ${sender.peer ?? '?'}, not ${receiver.uco}`);
+      out.push([sender, receiver]);
     }
     return out;
   } catch (err) {
-    for (const [s, r] of out) {
-      s.close();
-      r.close();
-    }
+    for (const c of opened) c.close();
     throw err;
   }
 }
