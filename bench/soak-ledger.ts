@@ -108,7 +108,7 @@ export interface ClusterAudit {
   crashedConnections: number;
   /** Sent to a peer whose node had been killed, before its lease lapsed (relay `noReceiver` on the node). */
   toCrashedPeer: number;
-  /** In flight when the receiver's pair changed or ended (a `pair` or exit line, a close): relay `droppedStale`. */
+  /** In flight when the receiver's or the sender's pair changed or ended (a `pair` or exit line, a close): relay `droppedStale`. */
   pairChanged: number;
   /** Sent while Redis was down or just back (relay `publishFailed`, registrations dropped by the restart). */
   redisOutage: number;
@@ -227,7 +227,11 @@ export class Ledger {
       );
       if (crashed !== undefined) return { category: 'toCrashedPeer', lag: m.sentAt - crashed.endedAt };
       const changes = m.uncertainTarget === true ? [...this.changes.values()].flat() : (this.changes.get(m.to) ?? []);
-      const change = changes.find((e) => e.peer !== m.from && e.at >= from && e.at <= by);
+      // The receiver's pair changed (its pair line naming the sender starts the pair, it does not end it)…
+      const change =
+        changes.find((e) => e.peer !== m.from && e.at >= from && e.at <= by) ??
+        // …or the sender's own did (taken over, cut, left, re-paired): the other node may hear of it before the line.
+        (this.changes.get(m.from) ?? []).find((e) => e.at > from && e.at >= m.sentAt && e.at <= by);
       if (change !== undefined) return { category: 'pairChanged', lag: change.at - fenced };
       return undefined;
     };

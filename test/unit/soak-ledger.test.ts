@@ -77,6 +77,20 @@ test('soak ledger: the receiver re-paired while the message was in flight is cou
   assert.equal(audit.cluster.pairChanged, 1);
 });
 
+test("soak ledger: the sender's own pair ending in flight (taken over) is counted (pairChanged); ending before it sent is not", () => {
+  const before = missing();
+  before.ledger.faults = { kills: [], outages: [], ...FAULTS };
+  before.ledger.change('a', 5_000, 'b');
+  before.ledger.change('a', 9_000, '');
+  assert.equal(before.ledger.audit().lost.length, 1, 'a change before the message was sent does not explain it');
+  const after = missing();
+  after.ledger.faults = { kills: [], outages: [], ...FAULTS };
+  after.ledger.change('a', 10_120, '');
+  const audit = after.ledger.audit();
+  assert.equal(audit.lost.length, 0);
+  assert.equal(audit.cluster.pairChanged, 1);
+});
+
 test('soak ledger: a pair change long after the fence does not excuse the message', () => {
   const { ledger } = missing();
   ledger.faults = { kills: [], outages: [], ...FAULTS };
