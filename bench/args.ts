@@ -45,6 +45,14 @@ export interface BenchOptions {
   readonly profileDir: string;
   /** Whole-benchmark time limit, minutes: past it, children are killed and we exit 1. */
   readonly maxMinutes: number;
+  /** Run the Redis cluster bench instead of the scenarios (needs packages/redis). */
+  readonly cluster: boolean;
+  /** Cluster bench: clients of the epoch scenario. */
+  readonly clusterClients: number;
+  /** Cluster bench: epochs timed. */
+  readonly clusterEpochs: number;
+  /** The options given on the command line (the cluster bench has other defaults for the rest). */
+  readonly given: ReadonlySet<string>;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -71,7 +79,13 @@ export const USAGE = `usage: npm run bench -- [options]
   --server source|build run our server from src (tsx, default) or dist (npm run build first)
   --no-pin              do not pin processes with taskset
   --profile DIR         run our server with --cpu-prof, profiles written to DIR
-  --max-minutes N       abort (killing our children) after N minutes (default 30)`;
+  --max-minutes N       abort (killing our children) after N minutes (default 30)
+  --cluster             the Redis cluster bench instead (needs packages/redis and redis-server):
+                        relay across nodes vs on one node (--pairs, first of --payloads, default 64,
+                        --rates default 20000), connect → pair across nodes (--pairing-samples,
+                        default 200; --quick 50), epoch, script time and Redis bytes per client
+  --cluster-clients N   cluster bench: clients of the epoch scenario (default 50000)
+  --cluster-epochs N    cluster bench: epochs timed (default 3; --quick 1)`;
 
 function list(value: string, name: string): number[] {
   const items = value.split(',').map((s) => Number(s.trim()));
@@ -116,6 +130,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     pin: true,
     profileDir: '',
     maxMinutes: 30,
+    cluster: false,
+    clusterClients: 50_000,
+    clusterEpochs: quick ? 1 : 3,
+    given: new Set<string>(),
   };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i] as string;
@@ -124,6 +142,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       if (v === undefined) throw new Error(`${name} needs a value`);
       return v;
     };
+    o.given.add(name);
     switch (name) {
       case '--quick':
         break;
@@ -197,6 +216,15 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         break;
       case '--max-minutes':
         o.maxMinutes = int(value(), name, 1);
+        break;
+      case '--cluster':
+        o.cluster = true;
+        break;
+      case '--cluster-clients':
+        o.clusterClients = int(value(), name, 2);
+        break;
+      case '--cluster-epochs':
+        o.clusterEpochs = int(value(), name, 1);
         break;
       default:
         throw new Error(`unknown option ${name}`);

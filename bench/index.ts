@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, USAGE, type BenchOptions } from './args.js';
 import { epochRun, type EpochResult } from './epoch.js';
 import { fairnessRun, type FairnessResult } from './fairness.js';
@@ -354,6 +354,12 @@ async function run(o: BenchOptions): Promise<void> {
     return missing === undefined;
   };
 
+  if (o.cluster) {
+    if (missing !== undefined) throw new Error(`bench --cluster: server not available: ${missing}`);
+    process.exitCode = await runCluster(o, pin, limitFlags(o), loadBefore, pkg.version);
+    clearTimeout(watchdog);
+    return;
+  }
   const epoch = o.only.has('epoch') ? runEpoch(o) : [];
   const scan = o.only.has('scan') ? runScan(o) : [];
   let relay: RelayPoint[] = [];
@@ -665,6 +671,90 @@ async function run(o: BenchOptions): Promise<void> {
   };
   console.log(JSON.stringify(json));
   clearTimeout(watchdog);
+}
+
+/** The module of packages/redis/bench/cluster-suite.ts, as this file uses it (loaded on demand). */
+interface ClusterSuite {
+  clusterBench(context: {
+    runs: number;
+    quick: boolean;
+    pairs: number;
+    payload: number;
+    rates: readonly number[];
+    window: number;
+    warmupMs: number;
+    measureMs: number;
+    pairingSamples: number;
+    clients: number;
+    epochs: number;
+    pin: Pinning;
+    serverArgs(extra: readonly string[]): string[];
+    log(text: string): void;
+    load1(): number;
+  }): Promise<Record<string, unknown>>;
+}
+
+/**
+ * `--cluster`: the Redis cluster bench (packages/redis/bench/cluster-suite.ts, imported
+ * on demand so that the rest of the bench needs no Redis package). Returns the exit code.
+ */
+async function runCluster(o: BenchOptions, pin: Pinning, limits: LimitFlags, loadBefore: string, version: string): Promise<number> {
+  const path = join(ROOT, `packages/redis/bench/cluster-suite${SCRIPT_EXT}`);
+  let suite: ClusterSuite;
+  try {
+    suite = (await import(pathToFileURL(path).href)) as ClusterSuite;
+  } catch (err) {
+    log(`bench --cluster: cannot load ${path} (it needs @chat-roulette/redis, installed by npm ci in this repository): ${(err as Error).message}`);
+    return 2;
+  }
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error !== undefined || probe.status !== 0) {
+    log('bench --cluster: redis-server not found (e.g. apt-get install -y redis-server)');
+    return 2;
+  }
+  const given = (flag: string): boolean => o.given.has(flag);
+  const context = {
+    runs: o.runs,
+    quick: o.quick,
+    pairs: o.pairs[0] ?? 10,
+    payload: given('--payloads') ? (o.payloads[0] ?? 64) : 64,
+    rates: given('--rates') ? o.rates : [20_000],
+    window: o.window,
+    warmupMs: o.warmupMs,
+    measureMs: o.measureMs,
+    pairingSamples: given('--pairing-samples') ? o.pairingSamples : o.quick ? 50 : 200,
+    clients: o.clusterClients,
+    epochs: o.clusterEpochs,
+    pin,
+    serverArgs: (extra: readonly string[]) => ourServerArgs(o, [...limits.all, ...limits.relay, ...extra]),
+    log,
+    load1,
+  };
+  const flags = [...limits.all, ...limits.relay].join(' ');
+  log(`bench --cluster: ${context.pairs} pairs of ${context.payload} B lines, rates ${context.rates.join(',')}, ${context.pairingSamples} pairing samples, ${context.clients} epoch clients, ${o.runs} run(s)`);
+  console.log(
+    `chat-roulette cluster bench — ${new Date().toISOString()}, node ${process.version}, redis-server ${/v=(\S+)/.exec(probe.stdout)?.[1] ?? '?'}, ${pin.cpus} CPUs (${cpuModel()}), ${pin.note} (Redis with the servers), server from ${o.server}${flags === '' ? '' : `, server flags ${flags}`}; load average ${loadBefore} before`,
+  );
+  const result = await suite.clusterBench(context);
+  console.log(`\nload average after: ${loadNow()}`);
+  console.log(
+    JSON.stringify({
+      bench: 'chat-roulette-cluster',
+      date: new Date().toISOString(),
+      version,
+      node: process.version,
+      cpus: pin.cpus,
+      cpuModel: cpuModel(),
+      pinningNote: pin.note,
+      loadAverage: { before: loadBefore, after: loadNow() },
+      server: o.server,
+      serverFlags: [...limits.all, ...limits.relay],
+      runs: o.runs,
+      quick: o.quick,
+      ...result,
+    }),
+  );
+  return 0;
 }
 
 function cpuModel(): string {

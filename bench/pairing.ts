@@ -32,9 +32,15 @@ function closedPromise(c: BenchClient): Promise<void> {
   });
 }
 
-/** Measures `count` connect → pair latencies against a server with no other clients. */
-export async function pairingRun(target: RelayTarget, count: number): Promise<PairingRunResult> {
+/**
+ * Measures `count` connect → pair latencies against a server with no other clients.
+ * With `others` (the nodes of a cluster), the first waiter registers on `target` and
+ * newcomer i on `[target, ...others][(i + 1) % n]`: each newcomer meets the waiter on
+ * another node.
+ */
+export async function pairingRun(target: RelayTarget, count: number, others: readonly RelayTarget[] = []): Promise<PairingRunResult> {
   const tag = `p${process.pid % 10000}x${runCounter++}`;
+  const nodes = [target, ...others];
   let waiter = await openClient(target.host, target.port, 10_000);
   waiter.uco = `${tag}w`;
   waiter.send({ cmd: 'connect', uco: waiter.uco, nonce: 0 });
@@ -45,7 +51,8 @@ export async function pairingRun(target: RelayTarget, count: number): Promise<Pa
   let n = 0;
   try {
     for (let i = 0; i < count; i++) {
-      const c = await openClient(target.host, target.port, 10_000);
+      const node = nodes[(i + 1) % nodes.length] as RelayTarget;
+      const c = await openClient(node.host, node.port, 10_000);
       c.uco = `${tag}n${i}`;
       let tAck = 0n;
       let tPair = 0n;

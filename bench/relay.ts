@@ -34,6 +34,16 @@ export interface RelayTarget {
   readonly host: string;
   readonly port: number;
   readonly pid: number;
+  /**
+   * Opens the 2P clients and returns each pair as [sender, receiver], once both know
+   * their peer (default: all on host:port, paired by the server as it likes). A
+   * cluster bench places the two ends on chosen nodes this way.
+   */
+  readonly connect?: (pairs: number, tag: string) => Promise<ReadonlyArray<readonly [BenchClient, BenchClient]>>;
+  /** The processes whose CPU counts as the server's (default: [pid]). */
+  readonly cpuPids?: readonly number[];
+  /** Another process whose CPU per line is reported on its own (e.g. Redis), if any. */
+  readonly auxPid?: number;
 }
 
 /** One point of the relay scenario. */
@@ -76,6 +86,8 @@ export interface RelayRunResult {
   readonly shed: number;
   /** Server CPU time per line delivered in the window, µs (OS user + system time). */
   readonly serverCpuUsPerLine: number;
+  /** The {@link RelayTarget.auxPid} process's CPU time per line delivered in the window, µs (NaN without one). */
+  readonly auxCpuUsPerLine: number;
   /** Whole-run totals (warm-up and drain included). */
   readonly sent: number;
   readonly received: number;
@@ -137,6 +149,9 @@ function readNumber(line: Buffer, at: number): [number, number] {
 
 /** Opens the 2P clients and returns the flows once every client knows its peer. */
 async function setUp(target: RelayTarget, pairs: number, tag: string): Promise<Flow[]> {
+  if (target.connect !== undefined) {
+    return (await target.connect(pairs, tag)).map(([sender, receiver]) => ({ sender, receiver, sent: 0, received: 0, expectSeq: 0 }));
+  }
   const count = 2 * pairs;
   let clients: BenchClient[];
   if (target.kind === 'ours') {
@@ -255,7 +270,11 @@ export async function relayRun(target: RelayTarget, p: RelayParams): Promise<Rel
 
   const deadline = Date.now() + p.warmupMs + p.measureMs + p.drainMs + 30_000;
   await new Promise((resolve) => setTimeout(resolve, p.warmupMs));
-  const cpu0 = cpuSeconds(target.pid);
+  const cpuPids = target.cpuPids ?? [target.pid];
+  const serverCpu = (): number => cpuPids.reduce((a, pid) => a + cpuSeconds(pid), 0);
+  const auxCpu = (): number => (target.auxPid === undefined ? NaN : cpuSeconds(target.auxPid));
+  const cpu0 = serverCpu();
+  const aux0 = auxCpu();
   const box0 = machineJiffies();
   const self0 = process.cpuUsage();
   const rec0 = receivedTotal;
@@ -265,7 +284,8 @@ export async function relayRun(target: RelayTarget, p: RelayParams): Promise<Rel
   measuring = false;
   const tEnd = nowNs();
   const rec1 = receivedTotal;
-  const cpu1 = cpuSeconds(target.pid);
+  const cpu1 = serverCpu();
+  const aux1 = auxCpu();
   const self1 = process.cpuUsage(self0);
   const box1 = machineJiffies();
   sending = false;
@@ -298,6 +318,7 @@ export async function relayRun(target: RelayTarget, p: RelayParams): Promise<Rel
     rate: p.rate,
     shed: notOffered,
     serverCpuUsPerLine: delivered === 0 ? NaN : ((cpu1 - cpu0) * 1e6) / delivered,
+    auxCpuUsPerLine: delivered === 0 ? NaN : ((aux1 - aux0) * 1e6) / delivered,
     sent,
     received: receivedTotal,
     lost: sent - receivedTotal,

@@ -36,9 +36,10 @@ interface CommLine {
 class Link {
   readonly socket: net.Socket;
   readonly end: ConnectionEnd;
-  /** The peer per the last `pair` line, and that session's id. */
+  /** The peer per the last `pair` line, and that session's id and start. */
   peer: string | undefined = undefined;
   session = 0;
+  pairedAt = 0;
   /** Last seq received per sender on this connection. */
   readonly lastSeq = new Map<string, number>();
   /** Messages of the current session not yet fenced. */
@@ -102,6 +103,8 @@ class Link {
       for (let i = this.processedUpTo; i < this.messages.length; i++) (this.messages[i] as SentMessage).uncertainTarget = true;
       this.peer = m.uco;
       this.session++;
+      this.pairedAt = performance.now();
+      o.ledger.change(o.uco, this.pairedAt, m.uco);
       this.unfenced = [];
     } else if (m.cmd === 'comm') {
       if (typeof m.from !== 'string' || typeof m.seq !== 'number') {
@@ -132,6 +135,7 @@ class Link {
       this.sawExit = true;
       this.peer = undefined;
       this.session++;
+      o.ledger.change(o.uco, performance.now(), '');
       const reason = String(m.reason);
       this.end.exitReason = reason;
       // A slow consumer's unsent backlog was discarded before its exit line.
@@ -156,6 +160,7 @@ class Link {
     this.peer = undefined;
     this.session++;
     this.end.endedAt = performance.now();
+    this.owner.ledger.change(this.owner.uco, this.end.endedAt, '');
     // Unread lines may be lost only when no exit line was read (dropped or destroyed).
     if (!this.sawExit) this.end.abrupt = true;
     this.owner.onLinkClosed(this);
@@ -167,7 +172,7 @@ class Link {
     if (this.peer === undefined || this.closed) return;
     for (let i = 0; i < count; i++) {
       const seq = o.nextSeq++;
-      const message: SentMessage = { from: o.uco, seq, to: this.peer, session: this.session, sentAt: performance.now(), link: this.end };
+      const message: SentMessage = { from: o.uco, seq, to: this.peer, session: this.session, sentAt: performance.now(), link: this.end, pairedAt: this.pairedAt };
       o.ledger.send(message);
       this.messages.push(message);
       this.unfenced.push(message);

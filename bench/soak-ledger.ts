@@ -26,6 +26,8 @@ export interface SentMessage {
   processedBy?: number;
   /** Sent before the sender read a `pair` line that re-paired it: its receiver may be another client. */
   uncertainTarget?: boolean;
+  /** When the sender read the `pair` line of the session it was sent in, ms. */
+  readonly pairedAt?: number;
 }
 
 /** How one client connection ended. */
@@ -43,6 +45,8 @@ export interface ConnectionEnd {
   abrupt: boolean;
   /** The client itself destroyed the socket (a `drop` fault, or the final clean-up). */
   selfDropped: boolean;
+  /** Cluster soak: it closed without an exit line right after a node was killed (the balancer cut it). */
+  crashed?: boolean;
   /** The reason of the exit line it read, if any. */
   exitReason: string | undefined;
   /** Lines counted as dropped by the server's `rate limited` replies (the sum of their `dropped`). */
@@ -77,6 +81,44 @@ export interface Audit {
   unaccounted: string[];
   /** Connections cut by the server without an exit line read. */
   cutWithoutReason: number;
+  /** Cluster soak: counted categories (see {@link ClusterFaults}); zero otherwise. */
+  cluster: ClusterAudit;
+}
+
+/** What a cluster soak did to the cluster, for {@link Ledger.audit}. */
+export interface ClusterFaults {
+  /** When a node was killed (kill -9), ms. */
+  readonly kills: number[];
+  /** When Redis went down and came back, ms. */
+  readonly outages: Array<{ down: number; up: number }>;
+  /**
+   * How long after an event its effects may still reach a client, ms: lines in flight
+   * between nodes, a node's next lease check, the balancer cutting a connection.
+   */
+  readonly marginMs: number;
+  /** How long after Redis is back its clients may still lose lines (lease lapse, rejoin, reconcile), ms. */
+  readonly recoveryMs: number;
+  /** How long after a kill the dead node's clients' peers may still send to it (lease + grace + beat), ms. */
+  readonly reapMs: number;
+}
+
+/** The counted categories of a cluster soak: accepted messages missing for a known reason. */
+export interface ClusterAudit {
+  /** Connections the balancer cut when their node was killed (no exit line, counted, not a failure). */
+  crashedConnections: number;
+  /** Sent to a peer whose node had been killed, before its lease lapsed (relay `noReceiver` on the node). */
+  toCrashedPeer: number;
+  /** In flight when the receiver's or the sender's pair changed or ended (a `pair` or exit line, a close): relay `droppedStale`. */
+  pairChanged: number;
+  /** Sent while Redis was down or just back (relay `publishFailed`, registrations dropped by the restart). */
+  redisOutage: number;
+  /**
+   * How far into its window the latest counted message of each category was, ms: sent
+   * after the peer's connection was cut (toCrashedPeer), the receiver's pair changed after
+   * the fence's ack (pairChanged), sent after Redis was back (redisOutage). Negative
+   * values: before. For judging the windows, not a check.
+   */
+  lagMs: { toCrashedPeer: number; pairChanged: number; redisOutage: number };
 }
 
 /** Violations found while receiving, and the ledger of everything sent. */
@@ -97,6 +139,17 @@ export class Ledger {
   refusedButRelayed = 0;
   /** Lines that were not JSON, or comm lines without our fields. */
   garbled = 0;
+  /** Cluster soak: the faults it caused (set by the soak before {@link Ledger.audit}). */
+  faults: ClusterFaults | undefined = undefined;
+  /** Per uco: when it read a `pair` line naming someone (the peer), an exit line, or its connection closed (peer ''), ms. */
+  readonly changes = new Map<string, Array<{ at: number; peer: string }>>();
+
+  /** Records that `uco`'s pair changed or ended at `at` (`peer`: the new peer, '' for none). */
+  change(uco: string, at: number, peer: string): void {
+    const list = this.changes.get(uco) ?? [];
+    list.push({ at, peer });
+    this.changes.set(uco, list);
+  }
 
   /** Records a sent message. */
   send(message: SentMessage): void {
@@ -144,12 +197,50 @@ export class Ledger {
       list.push(c);
       byUco.set(c.uco, list);
     }
+    const faults = this.faults;
+    const cluster: ClusterAudit = {
+      crashedConnections: 0,
+      toCrashedPeer: 0,
+      pairChanged: 0,
+      redisOutage: 0,
+      lagMs: { toCrashedPeer: -Infinity, pairChanged: -Infinity, redisOutage: -Infinity },
+    };
+    if (faults !== undefined) {
+      for (const c of this.connections) {
+        if (c.exitReason !== undefined || c.selfDropped) continue;
+        if (faults.kills.some((k) => c.endedAt >= k && c.endedAt <= k + faults.marginMs)) c.crashed = true;
+      }
+    }
+    type Reason = { category: keyof ClusterAudit['lagMs']; lag: number };
+    /** The cluster category that explains a missing message, if any (cluster soak only), and how far into its window. */
+    const clusterReason = (m: SentMessage): Reason | undefined => {
+      if (faults === undefined) return undefined;
+      const margin = faults.marginMs;
+      const fenced = m.fencedAt ?? m.processedBy ?? m.link.endedAt;
+      const by = fenced + margin;
+      const from = m.pairedAt ?? m.sentAt;
+      const outage = faults.outages.find((o) => by >= o.down - margin && m.sentAt <= o.up + faults.recoveryMs);
+      if (outage !== undefined) return { category: 'redisOutage', lag: m.sentAt - outage.up };
+      const targets = m.uncertainTarget === true ? this.connections : (byUco.get(m.to) ?? []);
+      const crashed = targets.find(
+        (c) => c.crashed === true && c.openedAt <= from && c.endedAt >= from - margin && c.endedAt <= by && m.sentAt <= c.endedAt + faults.reapMs,
+      );
+      if (crashed !== undefined) return { category: 'toCrashedPeer', lag: m.sentAt - crashed.endedAt };
+      const changes = m.uncertainTarget === true ? [...this.changes.values()].flat() : (this.changes.get(m.to) ?? []);
+      // The receiver's pair changed (its pair line naming the sender starts the pair, it does not end it)…
+      const change =
+        changes.find((e) => e.peer !== m.from && e.at >= from && e.at <= by) ??
+        // …or the sender's own did (taken over, cut, left, re-paired): the other node may hear of it before the line.
+        (this.changes.get(m.from) ?? []).find((e) => e.at > from && e.at >= m.sentAt && e.at <= by);
+      if (change !== undefined) return { category: 'pairChanged', lag: change.at - fenced };
+      return undefined;
+    };
     const lossyIn = (connections: readonly ConnectionEnd[], from: number, to: number): boolean =>
       connections.some((c) => c.abrupt && c.openedAt <= to && c.endedAt >= from);
     /** Whether a missing message may have been lost by its receiver (any receiver, when uncertain). */
     const excusable = (m: SentMessage): boolean => {
       const by = m.processedBy ?? m.link.endedAt;
-      return lossyIn(m.uncertainTarget === true ? this.connections : (byUco.get(m.to) ?? []), m.sentAt, by);
+      return lossyIn(m.uncertainTarget === true ? this.connections : (byUco.get(m.to) ?? []), m.sentAt, by) || clusterReason(m) !== undefined;
     };
     const open = new Map<ConnectionEnd, { missing: number; excusable: number }>();
     for (const m of this.sent.values()) {
@@ -174,7 +265,12 @@ export class Ledger {
       if (got) continue;
       const fencedAt = m.fencedAt;
       const cut = (byUco.get(m.to) ?? []).some((c) => c.abrupt && c.openedAt <= fencedAt && c.endedAt >= m.sentAt);
+      const reason = cut ? undefined : clusterReason(m);
       if (cut) excused++;
+      else if (reason !== undefined) {
+        cluster[reason.category]++;
+        cluster.lagMs[reason.category] = Math.max(cluster.lagMs[reason.category], reason.lag);
+      }
       else lost.push(m);
     }
     let countedConnections = 0;
@@ -182,7 +278,8 @@ export class Ledger {
     let cutWithoutReason = 0;
     const unaccounted: string[] = [];
     for (const c of this.connections) {
-      if (c.exitReason === undefined && !c.selfDropped) cutWithoutReason++;
+      if (c.crashed === true) cluster.crashedConnections++;
+      else if (c.exitReason === undefined && !c.selfDropped) cutWithoutReason++;
       if (c.counted > 0) countedConnections++;
       counted += c.counted;
       const u = open.get(c) ?? { missing: 0, excusable: 0 };
@@ -192,6 +289,6 @@ export class Ledger {
       if (c.counted > missing) unaccounted.push(`over-counted: ${describe()}`);
       else if (c.exitReason === 'client exit' && c.counted < missing - u.excusable) unaccounted.push(`unaccounted: ${describe()}`);
     }
-    return { accepted, refused, unconfirmed, excused, lost, countedConnections, counted, unaccounted, cutWithoutReason };
+    return { accepted, refused, unconfirmed, excused, lost, countedConnections, counted, unaccounted, cutWithoutReason, cluster };
   }
 }
