@@ -10,7 +10,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { BenchClient, openClient, until } from './client.js';
-import { cpuSeconds, SCRIPT_EXT, sleep, SOURCE_FLAGS, startNode, stopChild, tail, waitForLine, type ServerProcess } from './processes.js';
+import { cpuSeconds, schedSeconds, SCRIPT_EXT, sleep, SOURCE_FLAGS, startNode, stopChild, tail, waitForLine, type ServerProcess } from './processes.js';
 import { percentiles } from './stats.js';
 import type { RelayRunResult } from './relay.js';
 
@@ -24,6 +24,12 @@ export interface ProbeResult {
   readonly maxUs: number;
   /** Server CPU during the window, % of one core. */
   readonly serverCpuPct: number;
+  /**
+   * Time the server's event loop spent runnable but waiting for its CPU, % of the
+   * window (from /proc/<pid>/schedstat): near 0 when the server has its core to itself,
+   * so that the quiet pair waits only on the server's own turns.
+   */
+  readonly serverWaitPct: number;
 }
 
 /** One fairness run. */
@@ -67,15 +73,19 @@ async function probe(a: BenchClient, b: BenchClient, server: ServerProcess, ms: 
     setTimeout(send, 1);
   };
   const cpu0 = cpuSeconds(server.pid);
+  const sched0 = schedSeconds(server.pid);
   const t0 = performance.now();
   send();
   await sleep(ms);
   running = false;
   const cpu1 = cpuSeconds(server.pid);
+  const sched1 = schedSeconds(server.pid);
   const seconds = (performance.now() - t0) / 1000;
   await sleep(50);
   const [p50, p99, max] = percentiles(samples, n, [0.5, 0.99, 1]);
-  return { samples: n, p50Us: p50 as number, p99Us: p99 as number, maxUs: max as number, serverCpuPct: ((cpu1 - cpu0) / seconds) * 100 };
+  return { samples: n, p50Us: p50 as number, p99Us: p99 as number, maxUs: max as number, serverCpuPct: ((cpu1 - cpu0) / seconds) * 100,
+    serverWaitPct: ((sched1.waited - sched0.waited) / seconds) * 100,
+  };
 }
 
 /** One fairness run on `server` (our server, already started). */

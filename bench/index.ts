@@ -205,7 +205,7 @@ async function runFairness(o: BenchOptions, pin: Pinning, limits: LimitFlags): P
       runs.push(result);
       load.push(load1());
       log(
-        `fairness run ${r + 1}: quiet pair p99 ${fmt(result.idle.p99Us)} µs idle, ${fmt(result.flooded.p99Us)} µs under a flood of ${fmt(result.flood.msgsPerSec)} msg/s (${fmt(result.p99Ratio, 2)} ×), server CPU ${fmt(result.flooded.serverCpuPct, 0)} %, load ${loadNow()}`,
+        `fairness run ${r + 1}: quiet pair p99 ${fmt(result.idle.p99Us)} µs idle, ${fmt(result.flooded.p99Us)} µs under a flood of ${fmt(result.flood.msgsPerSec)} msg/s (${fmt(result.p99Ratio, 2)} ×), server CPU ${fmt(result.flooded.serverCpuPct, 0)} % (waiting for its CPU ${fmt(result.flooded.serverWaitPct, 1)} %), load ${loadNow()}`,
       );
     } finally {
       await stopChild(server.child);
@@ -451,21 +451,22 @@ async function run(o: BenchOptions): Promise<void> {
   }
   if (fairness.runs.length > 0) {
     const f = fairness.runs;
-    const row = (name: string, pick: (r: FairnessResult) => { samples: number; p50Us: number; p99Us: number; maxUs: number; serverCpuPct: number }): string[] => [
+    const row = (name: string, pick: (r: FairnessResult) => FairnessResult['idle']): string[] => [
       name,
       String(f.reduce((a, r) => a + pick(r).samples, 0)),
       fmtSpread(spread(f.map((r) => pick(r).p50Us)), 0),
       fmtSpread(spread(f.map((r) => pick(r).p99Us)), 0),
       fmt(Math.max(...f.map((r) => pick(r).maxUs)), 0),
       fmt(spread(f.map((r) => pick(r).serverCpuPct)).median, 0),
+      fmt(spread(f.map((r) => pick(r).serverWaitPct)).median, 1),
     ];
     printTable(
       `fairness (a quiet pair's round trip, one 64 B-ish line at a time, on an idle server, then while ${o.floodPairs} pairs flood 1 KiB lines at saturation: ${fmt(spread(f.map((r) => r.flood.msgsPerSec)).median, 0)} msg/s; ${runsNote}; load average ${loadRange(fairness.load)})`,
-      ['server', 'samples', 'p50 µs', 'p99 µs', 'max µs', 'srv CPU%'],
+      ['server', 'samples', 'p50 µs', 'p99 µs', 'max µs', 'srv CPU%', 'srv wait%'],
       [
         row('idle', (r) => r.idle),
         row('flooded', (r) => r.flooded),
-        ['flooded/idle', '', '', `${fmt(spread(f.map((r) => r.p99Ratio)).median, 2)} ×`, '', ''],
+        ['flooded/idle', '', '', `${fmt(spread(f.map((r) => r.p99Ratio)).median, 2)} ×`, '', '', ''],
       ],
     );
   }

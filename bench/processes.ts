@@ -76,6 +76,19 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
+/**
+ * Time the process's main thread (Node's event loop) ran and waited runnable for a CPU,
+ * in seconds, from `/proc/<pid>/schedstat` (Linux; zeros where it is missing).
+ */
+export function schedSeconds(pid: number): { ran: number; waited: number } {
+  try {
+    const [ran, waited] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return { ran: (ran ?? 0) / 1e9, waited: (waited ?? 0) / 1e9 };
+  } catch {
+    return { ran: 0, waited: 0 };
+  }
+}
+
 /** Busy and total jiffies of the whole machine (all CPUs), from /proc/stat. */
 export function machineJiffies(): { busy: number; total: number } {
   const first = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
