@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import type { Clock, TimerHandle } from '../core/clock.js';
@@ -173,6 +174,21 @@ function putLine(out: Buffer, offset: number, line: string | Uint8Array): number
   return offset + 1;
 }
 
+/**
+ * The batch `first`, `rest` (slices of one buffer, each starting one byte after the
+ * previous one ends, the last ending at `end`) as one slice of that buffer, when the
+ * byte after each line is its newline: the bytes the batch would be copied into. Else
+ * undefined (a line that had a `"\r"` removed, or that ends where the buffer does).
+ */
+function inputSlice(first: Uint8Array, rest: ReadonlyArray<string | Uint8Array> | undefined, end: number): Buffer | undefined {
+  if (end >= first.buffer.byteLength) return undefined;
+  const start = first.byteOffset;
+  const slice = Buffer.from(first.buffer, start, end + 1 - start);
+  if (slice[end - start] !== NEWLINE) return undefined;
+  if (rest !== undefined) for (const line of rest) if (slice[(line as Uint8Array).byteOffset - 1 - start] !== NEWLINE) return undefined;
+  return slice;
+}
+
 /** Writes a transport's batch: runs on the tick after the first line of the batch. */
 function flushBatch(transport: StreamTransport): void {
   transport.flush();
@@ -200,6 +216,20 @@ class StreamTransport implements Transport {
   private batchRest: Array<string | Uint8Array> | undefined = undefined;
   /** UTF-8 bytes of the batch, newlines included. */
   private batchBytes = 0;
+  /**
+   * While every line of the batch is a slice of one input buffer and each begins one
+   * byte after the previous one ends: where that run ends in the buffer; else -1.
+   * Such a batch is, with its newlines, one slice of the input already: written as it
+   * is, without a copy (see {@link StreamTransport.flush}).
+   */
+  private runEnd = -1;
+  /**
+   * Whether a batch may be written as a slice of the input. Only for sockets: Node gives
+   * each socket read a buffer of its own, never reused, so a slice written to another
+   * socket cannot change under the write. A `Duplex` of unknown origin may hand over
+   * buffers its writer reuses.
+   */
+  private readonly sliceWrites: boolean;
   /** Batches waiting for the stream to drain, oldest first; none is `undefined` (no array per idle client). */
   private queue: Buffer[] | undefined = undefined;
   /** Bytes of {@link StreamTransport.queue}. */
@@ -224,6 +254,7 @@ class StreamTransport implements Transport {
   ) {
     this.remoteAddress = remoteAddress;
     this.remoteHost = remoteHost ?? (stream as MaybeSocket).remoteAddress;
+    this.sliceWrites = stream instanceof Socket;
   }
 
   /** Starts listening to the stream; called once the handle exists. */
@@ -269,7 +300,14 @@ class StreamTransport implements Transport {
     if (this.batchFirst === undefined) {
       process.nextTick(flushBatch, this);
       this.batchFirst = line;
-    } else (this.batchRest ??= []).push(line);
+      this.runEnd = this.sliceWrites && typeof line !== 'string' ? line.byteOffset + line.length : -1;
+    } else {
+      (this.batchRest ??= []).push(line);
+      if (this.runEnd >= 0) {
+        const first = this.batchFirst as Uint8Array;
+        this.runEnd = typeof line !== 'string' && line.buffer === first.buffer && line.byteOffset === this.runEnd + 1 ? line.byteOffset + line.length : -1;
+      }
+    }
     this.batchBytes += (typeof line === 'string' ? Buffer.byteLength(line) : line.length) + 1;
     return true;
   }
@@ -284,9 +322,11 @@ class StreamTransport implements Transport {
     this.batchRest = undefined;
     this.batchBytes = 0;
     if (!this.stream.writable) return;
-    let out: Buffer;
+    let out: Buffer | undefined;
     if (rest === undefined && typeof first === 'string') out = encodedLine(first);
-    else {
+    else if (this.runEnd >= 0 && this.queue === undefined && !this.stream.writableNeedDrain) out = inputSlice(first as Uint8Array, rest, this.runEnd);
+    this.runEnd = -1;
+    if (out === undefined) {
       // A copy also frees the input chunks that relayed lines are slices of.
       out = Buffer.allocUnsafe(bytes);
       let offset = putLine(out, 0, first);
@@ -336,6 +376,7 @@ class StreamTransport implements Transport {
     this.batchFirst = undefined;
     this.batchRest = undefined;
     this.batchBytes = 0;
+    this.runEnd = -1;
     this.queue = undefined;
     this.queuedBytes = 0;
   }

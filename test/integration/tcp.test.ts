@@ -176,6 +176,44 @@ describe('TCP server', () => {
     assert.equal(await bob.next(), odd);
   });
 
+  test('PROTOCOL §3 comm: the lines of one write arrive byte for byte, CRLF ones without their "\\r"; a run of lines is written on as a slice of the input, not copied', T, async (t) => {
+    const env = await setup(t);
+    const [alice, bob] = await env.pair();
+    // A run of plain lines in one write (one read on loopback): relayed without a copy.
+    const run = Array.from({ length: 20 }, (_, i) => `{"cmd":"comm","i":${i},"p":"${'x'.repeat(30 + (i % 3))}"}`);
+    const runBytes = run.reduce((n, l) => n + l.length + 1, 0);
+    const allocUnsafe = Buffer.allocUnsafe;
+    let copies = 0;
+    Buffer.allocUnsafe = (size: number): Buffer => {
+      // The batch copy of the stream adapter (not this test's own line reader).
+      if (size === runBytes && (new Error().stack ?? '').includes('StreamTransport.flush')) copies++;
+      return allocUnsafe(size);
+    };
+    try {
+      const before = bob.lines.length;
+      await alice.write(run.map((l) => `${l}\n`).join(''));
+      await bob.received(before + run.length);
+      assert.deepEqual(bob.lines.slice(before), run);
+    } finally {
+      Buffer.allocUnsafe = allocUnsafe;
+    }
+    assert.equal(copies, 0, 'the run was copied');
+    // Mixed: CRLF lines (their "\r" is not relayed), an own-uco line, long and short
+    // lines, and a line split across two writes: each arrives exactly.
+    const mixed = Array.from({ length: 300 }, (_, i) => {
+      const body = i % 5 === 0 ? `{"cmd":"comm","uco":"alice","i":${i}}` : `{"cmd":"comm","i":${i},"p":"${'y'.repeat((i * 37) % 1500)}"}`;
+      return { body, crlf: i % 7 === 0 };
+    });
+    const wire = Buffer.from(mixed.map((m) => `${m.body}${m.crlf ? '\r\n' : '\n'}`).join(''));
+    const before = bob.lines.length;
+    const cut = Math.floor(wire.length / 3) + 5;
+    await alice.write(wire.subarray(0, cut));
+    await alice.write(wire.subarray(cut));
+    await bob.received(before + mixed.length);
+    const got = bob.raw.slice(before);
+    mixed.forEach((m, i) => assert.ok(Buffer.from(m.body).equals(got[i] as Buffer), `line ${i}: got ${String(got[i])}`));
+  });
+
   test('PROTOCOL §1: a line longer than maxLineBytes is answered "message too long"; the connection still works', T, async (t) => {
     const env = await setup(t);
     const c = await env.connect();
