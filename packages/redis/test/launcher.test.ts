@@ -7,6 +7,7 @@
  * whatever a test started is killed by PID after it.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -21,6 +22,8 @@ import { alive, loggedPids, SOURCE_LAUNCHER_COMMAND, SOURCE_NODE_COMMAND, TAG_VA
 import { skipReason, startRedis } from './redis-server.js';
 
 const skip = skipReason();
+/** The parent-death signal needs util-linux's setpriv (Linux). */
+const pdeathsigSkip = spawnSync('setpriv', ['--pdeathsig', 'TERM', '--', 'true'], { stdio: 'ignore' }).status === 0 ? false : 'needs setpriv --pdeathsig (util-linux)';
 const T = { skip, timeout: TEST_TIMEOUT_MS };
 /** Pings and deadlines out of the way: these tests are about the launcher. */
 const CALM = ['--ping-ms', '60000', '--dead-ms', '180000', '--register-timeout-ms', '180000', '--epoch-ms', '3600000'];
@@ -183,6 +186,17 @@ describe('chat-roulette-cluster (the launcher CLI)', () => {
     assert.match(first ?? '', /^chat-roulette-cluster: invalid value for --epoch-ms: 'abc'/);
     assert.match(rest.join('\n'), /^Usage: chat-roulette-cluster/m);
     assert.deepEqual(taggedProcesses(tag), [], 'its redis-server and nodes are gone');
+  });
+
+  test('kill -9 of the launcher: the kernel stops its nodes and its redis-server (setpriv --pdeathsig); no PID left', { ...T, skip: skip || pdeathsigSkip }, async () => {
+    const launcher = new Launcher(CALM);
+    await launcher.port();
+    const started = loggedPids(launcher.stderr);
+    assert.equal(started.length, 4, `3 nodes and redis-server:\n${launcher.stderr}`);
+    launcher.child.signal('SIGKILL');
+    assert.deepEqual(await launcher.exit(), { code: null, signal: 'SIGKILL' });
+    await until('every process the launcher started to be gone', () => taggedProcesses(tag).length === 0);
+    assert.deepEqual(started.filter((pid) => taggedProcesses(tag).includes(pid)), []);
   });
 
   test('SIGTERM while the nodes start: everything started is stopped, exit 0', T, async () => {

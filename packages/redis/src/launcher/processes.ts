@@ -4,7 +4,38 @@
  *
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+let deathSignal: readonly string[] | undefined;
+
+/**
+ * `setpriv --pdeathsig TERM --` (util-linux, Linux) when it works here, else nothing:
+ * a child started through it gets SIGTERM from the kernel when the launcher dies, even
+ * by `kill -9`, so that no node or redis-server outlives it. `setpriv` execs the
+ * command, so the child's PID is the command's. Checked once per process.
+ */
+function deathSignalPrefix(): readonly string[] {
+  if (deathSignal === undefined) {
+    const probe = spawnSync('setpriv', ['--pdeathsig', 'TERM', '--', 'true'], { stdio: 'ignore', timeout: 5_000 });
+    deathSignal = probe.status === 0 ? ['setpriv', '--pdeathsig', 'TERM', '--'] : [];
+  }
+  return deathSignal;
+}
+
+/** Whether `command` names an executable file (a path, or a name found on PATH). */
+function executable(command: string): boolean {
+  const candidates = command.includes('/') ? [command] : (process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, command));
+  return candidates.some((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
 
 /** How a child process ended. */
 export interface ExitStatus {
@@ -24,8 +55,11 @@ export class Child {
   /** Spawns `command args`, handing each line of stdout and stderr (without its newline) to `onLine`. */
   constructor(command: string, args: readonly string[], onLine: (stream: 'stdout' | 'stderr', line: string) => void) {
     // Its own session (`detached`): a Ctrl-C in the launcher's terminal reaches the launcher
-    // only, which stops the nodes first and redis-server last (not all at once).
-    this.process = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // only, which stops the nodes first and redis-server last (not all at once). Through
+    // `setpriv --pdeathsig` where there is one: stopped by the kernel if the launcher dies.
+    // (A command that cannot run is spawned as it is, so that its ENOENT is seen as such.)
+    const [head, ...prefix] = [...(executable(command) ? deathSignalPrefix() : []), command];
+    this.process = spawn(head as string, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     for (const stream of ['stdout', 'stderr'] as const) {
       let rest = '';
       const source = this.process[stream];
