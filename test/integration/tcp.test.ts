@@ -184,7 +184,7 @@ describe('TCP server', () => {
     const runBytes = run.reduce((n, l) => n + l.length + 1, 0);
     const allocUnsafe = Buffer.allocUnsafe;
     let copies = 0;
-    Buffer.allocUnsafe = (size: number): Buffer => {
+    Buffer.allocUnsafe = (size: number): ReturnType<typeof allocUnsafe> => {
       // The batch copy of the stream adapter (not this test's own line reader).
       if (size === runBytes && (new Error().stack ?? '').includes('StreamTransport.flush')) copies++;
       return allocUnsafe(size);
