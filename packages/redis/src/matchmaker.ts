@@ -92,6 +92,11 @@ export interface RedisClusterStats {
   readonly redisErrors: number;
   /** Corrections made by reconcile: notices that never arrived, rows nobody held. */
   readonly reconciled: number;
+  /**
+   * Registrations this node wrote back after its lease lapsed (Redis restarted empty,
+   * or was unreachable longer than the lease): its clients stay connected.
+   */
+  readonly reclaimed: number;
   /** Relay counters of this node. */
   readonly relay: Readonly<RelayCounters>;
 }
@@ -121,6 +126,9 @@ const EPOCH_CHUNK = 100;
 
 /** Fields per HSCAN page of the epoch's snapshot: a page is a short command, like a chunk. */
 const SNAPSHOT_PAGE = 2_000;
+
+/** Clients per reclaim script after a lapsed lease (a short command, like an epoch chunk). */
+const RECLAIM_CHUNK = 250;
 
 /** The fields of a hash reply (HGETALL, an HSCAN page): a flat array (RESP2), a Map or an object (RESP3). */
 function entries(reply: unknown): Array<[string, string]> {
@@ -180,6 +188,13 @@ export class RedisMatchmaker implements Matchmaker {
   private reconciled = 0;
   private reaped = 0;
   private redisErrors = 0;
+  /** The lease lapsed: this node's clients take their registrations back at the next renewal. */
+  private reclaimPending = false;
+  private reclaimed = 0;
+  /** The highest gen or pid this node has seen (a reclaim raises Redis's counter to it). */
+  private highestSeq = 0;
+  /** Pairs Redis holds that this node's view did not, at the last reconcile (uco → pid). */
+  private suspects = new Map<string, string>();
   readonly relay: RelayCounters = { sent: 0, frames: 0, delivered: 0, noReceiver: 0, publishFailed: 0, droppedStale: 0, droppedGone: 0, refused: 0 };
 
   constructor(
@@ -315,6 +330,7 @@ export class RedisMatchmaker implements Matchmaker {
       const holder = this.locals.get(Number(holderConn));
       if (holder !== undefined && holder.gen === holderGen) this.context.sink.kicked(holder.seat);
     }
+    this.highestSeq = Math.max(this.highestSeq, Number(gen));
     const local: Local = { seat, uco, gen: String(gen), pid: undefined };
     this.locals.set(seat.id, local);
     this.byUco.set(uco, local);
@@ -394,6 +410,7 @@ export class RedisMatchmaker implements Matchmaker {
       reaped: this.reaped,
       redisErrors: this.redisErrors,
       reconciled: this.reconciled,
+      reclaimed: this.reclaimed,
       relay: { ...this.relay },
     };
   }
@@ -465,6 +482,7 @@ export class RedisMatchmaker implements Matchmaker {
       const pid = Number(f[3]);
       if (local === undefined || (local.pid !== undefined && local.pid >= pid)) return;
       const peerUco = f.slice(7).join('|');
+      this.highestSeq = Math.max(this.highestSeq, pid);
       this.unpairLocally(local, 'repaired');
       local.pid = pid;
       this.joins.delete(local);
@@ -476,6 +494,7 @@ export class RedisMatchmaker implements Matchmaker {
       const pid = Number(f[5]);
       if (a === undefined || b === undefined) return;
       if ((a.pid !== undefined && a.pid >= pid) || (b.pid !== undefined && b.pid >= pid)) return;
+      this.highestSeq = Math.max(this.highestSeq, pid);
       this.unpairLocally(a, 'repaired');
       this.unpairLocally(b, 'repaired');
       a.pid = pid;
@@ -622,12 +641,13 @@ export class RedisMatchmaker implements Matchmaker {
       const reply = (await this.run('beat', nodeId, [String(nodeTtlMs), String(graceMs), first ? '1' : '0', epochMs])) as Array<number | string>;
       const [lapsed, clients, pairs, nodes, leader, , due, ...dead] = reply;
       this.snapshot = { clients: Number(clients), pairs: Number(pairs), nodes: Number(nodes), leader: String(leader) };
-      if (lapsed === 1) this.lapsed();
+      if (lapsed === 1) this.reclaimPending = true;
       if (leader === nodeId) this.scheduleEpoch(Number(due));
       for (const args of this.retryLeaves.splice(0)) this.sendLeave(args);
+      if (this.reclaimPending) await this.reclaim();
       for (const node of dead) await this.reap(String(node));
       const now = this.clock.now();
-      if (!first && now - this.lastReconcile >= this.settings.reconcileMs) {
+      if (!first && !this.reclaimPending && now - this.lastReconcile >= this.settings.reconcileMs) {
         this.lastReconcile = now;
         await this.reconcile();
       }
@@ -642,10 +662,12 @@ export class RedisMatchmaker implements Matchmaker {
   /**
    * Compares this node's view with Redis and repairs what a lost notice (a subscriber
    * reconnect) or a lost reply left behind: a registration taken over elsewhere is
-   * closed (`new session`), one that vanished is closed (`unavailable`), a pair that
-   * ended is ended here too, a client neither paired nor waiting is offered again, and a
-   * row of this node that no connection holds is removed (fenced by its gen). A view
-   * that changed while Redis answered is left for the next round.
+   * closed (`new session`), one that vanished is written back (a reclaim at the next
+   * renewal), a pair that ended is ended here too, a pair Redis holds that this node
+   * never heard of is ended (when two rounds see it), a client neither paired nor
+   * waiting is offered again, and a row of this node that no connection holds is removed
+   * (fenced by its gen). A view that changed while Redis answered is left for the next
+   * round.
    */
   private async reconcile(): Promise<void> {
     if (this.reconciling || this.stopping) return;
@@ -664,6 +686,7 @@ export class RedisMatchmaker implements Matchmaker {
         cmd.sendCommand(['HMGET', `${this.prefix}peer`, ...names]),
         cmd.sendCommand(['SMISMEMBER', `${this.prefix}free`, ...names]),
       ])) as unknown as [Array<string | null>, Array<string | null>, number[]];
+      const suspects = new Map<string, string>();
       names.forEach((uco, i) => {
         const local = this.byUco.get(uco);
         if (local !== before.get(uco) || local?.pid !== pids.get(uco) || this.registering.has(uco)) return;
@@ -677,10 +700,17 @@ export class RedisMatchmaker implements Matchmaker {
           this.sendLeave([conn, gen, uco, 'transport closed']);
           return;
         }
+        if (row === null) {
+          // The row vanished: this node was reaped (its lease lapsed) or Redis restarted,
+          // and the renewal that tells it may not have come yet. Its clients take their
+          // registrations back at the next renewal.
+          this.reconciled++;
+          this.reclaimPending = true;
+          return;
+        }
         if (row !== `${me}|${local.seat.id}|${local.gen}`) {
           this.reconciled++;
-          if (row === null) this.context.sink.evicted(local.seat);
-          else this.context.sink.kicked(local.seat);
+          this.context.sink.kicked(local.seat);
           return;
         }
         const pair = peer[i] ?? null;
@@ -693,8 +723,18 @@ export class RedisMatchmaker implements Matchmaker {
           // Neither paired nor waiting: offered again.
           this.reconciled++;
           this.join(local);
+        } else if (pair !== null && local.pid === undefined) {
+          // Redis holds a pair this node never heard of. Its notice may still be on the
+          // way (the inbox is another socket): ended only when two rounds see it.
+          const pid = pair.slice(0, pair.indexOf('|'));
+          if (this.suspects.get(uco) !== pid) suspects.set(uco, pid);
+          else {
+            this.reconciled++;
+            this.run('unpair', me, [String(local.seat.id), local.gen, uco, pid]).catch((error: unknown) => this.failed('unpair', error));
+          }
         }
       });
+      this.suspects = suspects;
     } finally {
       this.reconciling = false;
     }
@@ -784,13 +824,75 @@ export class RedisMatchmaker implements Matchmaker {
   }
 
   /**
-   * The lease lapsed (Redis was unreachable longer than `nodeTtlMs`): other nodes may
-   * have reaped this node's clients, so none of its registrations can be trusted. They
-   * are closed with `unavailable` (fail closed); the clients connect again.
+   * The lease lapsed (Redis restarted empty, or was unreachable longer than `nodeTtlMs`,
+   * or this node was reaped meanwhile): every client of this node takes its registration
+   * back, in chunks of {@link RECLAIM_CHUNK}, a local pair with its two sides in one
+   * chunk. A client whose row is still there keeps it; one whose row is gone gets it back
+   * and stays connected — a pair on this node is kept without a word to its clients, a
+   * client whose pair crossed nodes is paired again; one taken over meanwhile is closed
+   * (`new session`). Until every chunk is done, reconcile waits; a chunk that fails is
+   * tried again at the next renewal.
    */
-  private lapsed(): void {
-    log('node %s: lease lapsed, closing %d clients', this.settings.nodeId, this.byUco.size);
-    for (const local of [...this.byUco.values()]) this.context.sink.evicted(local.seat);
+  private async reclaim(): Promise<void> {
+    const partner = new Map<Local, Local>();
+    const chunks: Local[][] = [[]];
+    for (const local of this.byUco.values()) {
+      if (partner.has(local)) continue;
+      const peer = local.seat.peer;
+      const other = peer !== undefined && !('send' in peer) ? this.locals.get((peer as Seat).id) : undefined;
+      const unit = other !== undefined && other.pid === local.pid && this.byUco.get(other.uco) === other ? [local, other] : [local];
+      if (unit.length === 2) {
+        partner.set(local, unit[1] as Local);
+        partner.set(unit[1] as Local, local);
+      }
+      let chunk = chunks[chunks.length - 1] as Local[];
+      if (chunk.length + unit.length > RECLAIM_CHUNK) chunks.push((chunk = []));
+      chunk.push(...unit);
+    }
+    for (const chunk of chunks) {
+      if (chunk.length > 0 && !(await this.reclaimChunk(chunk, partner))) return;
+    }
+    this.reclaimPending = false;
+    log('node %s: lease lapsed, %d clients took their registrations back', this.settings.nodeId, this.byUco.size);
+  }
+
+  /** One reclaim script; false when the lease is not held (tried again at the next renewal). */
+  private async reclaimChunk(chunk: readonly Local[], partner: ReadonlyMap<Local, Local>): Promise<boolean> {
+    const sent = new Map(chunk.map((local) => [local, local.pid] as const));
+    const args = [String(this.highestSeq)];
+    for (const local of chunk) args.push(local.uco, String(local.seat.id), local.gen, partner.get(local)?.uco ?? '');
+    const reply = (await this.run('reclaim', this.settings.nodeId, args)) as Array<number | string>;
+    if (reply[0] === -1) return false;
+    const still = (local: Local): boolean => this.locals.get(local.seat.id) === local;
+    const restored = new Set<Local>();
+    for (let i = chunk.length; i + 1 < reply.length; i += 2) {
+      const a = chunk.find((local) => local.uco === String(reply[i])) as Local;
+      const b = partner.get(a) as Local;
+      const pid = Number(reply[i + 1]);
+      this.highestSeq = Math.max(this.highestSeq, pid);
+      restored.add(a).add(b);
+      this.reclaimed += 2;
+      if (still(a) && still(b) && a.pid !== undefined && a.pid === sent.get(a) && b.pid === a.pid) {
+        // The pair goes on under its new pid; its clients notice nothing.
+        a.pid = pid;
+        b.pid = pid;
+      } else {
+        // The view changed meanwhile (a notice, a leave): Redis's pair ends too.
+        this.run('unpair', this.settings.nodeId, [String(a.seat.id), a.gen, a.uco, String(pid)]).catch((error: unknown) => this.failed('unpair', error));
+      }
+    }
+    chunk.forEach((local, i) => {
+      if (restored.has(local) || !still(local)) return;
+      const status = Number(reply[i]);
+      if (status === 0) {
+        this.context.sink.kicked(local.seat);
+      } else if (status === 2) {
+        this.reclaimed++;
+        this.unpairLocally(local, 'repaired');
+        this.join(local);
+      }
+    });
+    return true;
   }
 
   // ── Redis calls ─────────────────────────────────────────────────────────────

@@ -24,7 +24,19 @@
  */
 
 /** Names of the scripts. */
-export type ScriptName = 'register' | 'join' | 'leave' | 'choose' | 'beat' | 'reap' | 'detach' | 'epochBegin' | 'epochCommit' | 'epochFinish';
+export type ScriptName =
+  | 'register'
+  | 'join'
+  | 'leave'
+  | 'choose'
+  | 'unpair'
+  | 'beat'
+  | 'reap'
+  | 'reclaim'
+  | 'detach'
+  | 'epochBegin'
+  | 'epochCommit'
+  | 'epochFinish';
 
 const PRELUDE = `
 local OWN, PEER, FREE, NODES, SEQ, LEADER, EPOCH, EPAIR, BYN = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
@@ -161,6 +173,20 @@ if p ~= b then rejoin(p, pr) end
 if q ~= a then rejoin(q, qr) end
 return 1
 `,
+  // ARGV: 3 conn, 4 gen, 5 uco, 6 pid. Fenced by the registration and the pair: u's pair
+  // ends (both nodes are told, with reason 'repaired') and both sides are paired again at
+  // once. For a pair Redis holds that the node's view does not (reconcile, reclaim).
+  unpair: `
+local u = ARGV[5]
+local ur = row(u)
+if not ur or ur[1] ~= ME or ur[2] ~= ARGV[3] or ur[3] ~= ARGV[4] then return 0 end
+local cur = redis.call('HGET', PEER, u)
+if not cur or string.sub(cur, 1, string.find(cur, '|', 1, true) - 1) ~= ARGV[6] then return 0 end
+local p, pr = dissolve(u, 'repaired', ur)
+tryPair(u, ur)
+rejoin(p, pr)
+return 1
+`,
   // ARGV: 3 ttlMs, 4 graceMs, 5 first ('1' on the first beat), 6 epochMs. Renews the
   // lease; takes or renews the leadership (TTL = ttlMs). Returns {lapsed, clients,
   // pairs, nodes, leader, epoch, ms until the next epoch, dead nodes...}.
@@ -206,6 +232,50 @@ if redis.call('SCARD', BYN) == 0 then
   return 0
 end
 return 1
+`,
+  // After this node's lease lapsed (Redis restarted empty, paused, or this node was
+  // reaped): its clients take their registrations back. ARGV: 3 the highest gen or pid
+  // the node holds (the counter is raised to it, so fences stay monotonic after a Redis
+  // restart), then quadruples (uco, conn, gen, local peer's uco: '' unless paired with
+  // another client of this node, whose quadruple is in the same call). A row still held
+  // is kept (status 1); an absent row is written back (status 2; maxClients does not
+  // apply: these clients were admitted); a row of a newer registration wins (status 0:
+  // the client is closed with 'new session'). A local pair whose two sides came back is
+  // restored under a new pid. Returns {-1} (lease not held), or the statuses in order,
+  // then (uco, pid) for each restored pair.
+  reclaim: `
+if not alive(ME) then return {-1} end
+if tonumber(redis.call('GET', SEQ) or '0') < tonumber(ARGV[3]) then redis.call('SET', SEQ, ARGV[3]) end
+local out, back = {}, {}
+for i = 4, #ARGV, 4 do
+  local u = ARGV[i]
+  local mine = ME .. '|' .. ARGV[i + 1] .. '|' .. ARGV[i + 2]
+  local cur = redis.call('HGET', OWN, u)
+  if cur == mine then
+    out[#out + 1] = 1
+  elseif cur then
+    out[#out + 1] = 0
+  else
+    redis.call('HSET', OWN, u, mine)
+    redis.call('SADD', BYN, u)
+    -- A pair left without its row (never after a reap or a restart) ends: both sides are told.
+    local p, pr = dissolve(u, 'repaired', split(mine))
+    rejoin(p, pr)
+    back[u] = true
+    out[#out + 1] = 2
+  end
+end
+for i = 4, #ARGV, 4 do
+  local a, b = ARGV[i], ARGV[i + 3]
+  if b ~= '' and a < b and back[a] and back[b] and redis.call('HEXISTS', PEER, a) == 0 and redis.call('HEXISTS', PEER, b) == 0 then
+    local pid = redis.call('INCR', SEQ)
+    redis.call('HSET', PEER, a, pid .. '|' .. b, b, pid .. '|' .. a)
+    redis.call('SREM', FREE, a, b)
+    out[#out + 1] = a
+    out[#out + 1] = pid
+  end
+end
+return out
 `,
   // ARGV: 3 epochMs, 4 '1' to start one now. Fenced by the leadership: begins epoch n+1
   // when due. Returns {n, Redis TIME} or {0} (not the leader, or not due).

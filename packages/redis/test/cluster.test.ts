@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { createClient } from '@redis/client';
 import { MemoryConnection, RouletteCore, type RouletteOptions } from 'chat-roulette';
 import { redisCluster, type RedisClusterFactory } from '../src/index.js';
+import { SCRIPTS } from '../src/scripts.js';
 import { skipReason, startRedis, type RedisServer } from './redis-server.js';
 
 const skip = skipReason(true);
@@ -27,6 +28,19 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
   while (!check()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Runs `check` until it passes (every 50 ms), rethrowing its last failure after `ms`. */
+async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 
@@ -94,8 +108,8 @@ async function makeCluster(count: number, options: NodeOptions = {}): Promise<Te
 }
 
 /** The design's invariant checks, at quiescence. */
-async function checkInvariants(name: string, nodes: readonly Node[]): Promise<void> {
-  const client = createClient({ url: redis.url, RESP: 2 });
+async function checkInvariants(name: string, nodes: readonly Node[], url = redis.url): Promise<void> {
+  const client = createClient({ url, RESP: 2 });
   await client.connect();
   try {
     const p = `cr:{${name}}:`;
@@ -324,31 +338,113 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
     await c.stop();
   });
 
-  test('S8 Redis paused longer than the leases: nothing crashes, clients are closed with unavailable (fail closed), the cluster works again after', async () => {
+  /**
+   * Two nodes on a private Redis, with short leases: a and b paired on n1, c (n1) paired
+   * with d (n2). Returns them and a waiter for "every client paired again".
+   */
+  async function fourClients(url: string): Promise<{ nodes: Node[]; name: string; a: MemoryConnection; b: MemoryConnection; c: MemoryConnection; d: MemoryConnection }> {
+    const name = `t${process.pid}-${++clusterNo}`;
+    const timing = { url, nodeTtlMs: 500, beatMs: 100, graceMs: 100, clusterWaitMs: 5_000 };
+    const nodes = [addNode(name, 'n1', timing), addNode(name, 'n2', timing)];
+    await Promise.all(nodes.map((n) => n.cluster.ready()));
+    const connect = async (n: number, uco: string, lines: number): Promise<MemoryConnection> => {
+      const conn = new MemoryConnection((nodes[n] as Node).core);
+      conn.send({ cmd: 'connect', uco });
+      await until(`${uco}: ${lines} lines`, () => conn.lines.length === lines);
+      return conn;
+    };
+    const a = await connect(0, 'a', 1);
+    const b = await connect(0, 'b', 2);
+    await until('a-b paired', () => a.lines.length === 2);
+    const c = await connect(0, 'c', 1);
+    const d = await connect(1, 'd', 2);
+    await until('c-d paired', () => c.lines.length === 2);
+    assert.deepEqual([a.lines[1], b.lines[1], c.lines[1], d.lines[1]], [pairLine('b'), pairLine('a'), pairLine('d'), pairLine('c')]);
+    return { nodes, name, a, b, c, d };
+  }
+
+  const peerOf = (nodes: Node[], n: number, uco: string): string | undefined => nodes[n]?.core.client(uco)?.peer;
+
+  test('S7 Redis restarted empty: nobody is closed; a pair on one node goes on unnoticed, a pair across nodes is paired again; registrations are rebuilt', async () => {
     const own = await startRedis();
     try {
-      const name = `t${process.pid}-${++clusterNo}`;
-      const timing = { url: own.url, nodeTtlMs: 500, beatMs: 100, graceMs: 100, clusterWaitMs: 5_000 };
-      const nodes = [addNode(name, 'n1', timing), addNode(name, 'n2', timing)];
-      await Promise.all(nodes.map((n) => n.cluster.ready()));
-      const a = new MemoryConnection((nodes[0] as Node).core);
-      const b = new MemoryConnection((nodes[1] as Node).core);
-      a.send({ cmd: 'connect', uco: 'a' });
-      b.send({ cmd: 'connect', uco: 'b' });
-      await until('a-b paired', () => a.lines.length === 2 && b.lines.length === 2);
+      const { nodes, name, a, b, c, d } = await fourClients(own.url);
+      await own.stop();
+      a.send({ cmd: 'comm', during: 'outage' });
+      assert.equal(b.lines.at(-1), '{"cmd":"comm","during":"outage"}');
+      const restarted = await startRedis(own.port);
+      try {
+        await until('registrations taken back', () => nodes.every((n) => n.cluster.stats()?.reclaimed !== 0) && (nodes[0]?.cluster.stats()?.reclaimed ?? 0) >= 3);
+        await until('c and d paired again', () => c.lines.length === 3 && d.lines.length === 3);
+        assert.equal(c.lines[2], pairLine('d'));
+        assert.equal(d.lines[2], pairLine('c'));
+        // The local pair went on without a word to its clients.
+        assert.deepEqual(a.lines.slice(1), [pairLine('b')]);
+        assert.ok([a, b, c, d].every((conn) => !conn.isClosed), 'nobody was closed');
+        a.send({ cmd: 'comm', after: 'restart' });
+        assert.equal(b.lines.at(-1), '{"cmd":"comm","after":"restart"}');
+        c.send({ cmd: 'comm', across: true });
+        await until('a line across nodes', () => d.lines.at(-1) === '{"cmd":"comm","across":true}');
+        // Registration works again, cluster-wide: a takeover of b from n2 closes it on n1.
+        const b2 = new MemoryConnection((nodes[1] as Node).core);
+        b2.send({ cmd: 'connect', uco: 'b' });
+        await until('b taken over', () => b.isClosed);
+        assert.equal(b.lines.at(-1), '{"exit":true,"reason":"new session"}');
+        await until('a and b2 paired', () => peerOf(nodes, 0, 'a') === 'b' && peerOf(nodes, 1, 'b') === 'a');
+        await checkInvariants(name, nodes, restarted.url);
+        for (const n of nodes) n.core.stop();
+        await Promise.all(nodes.map((n) => n.cluster.closed()));
+      } finally {
+        await restarted.stop();
+      }
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test('S8 Redis paused longer than the leases: nothing crashes, nobody is closed, every client is paired again and relays', async () => {
+    const own = await startRedis();
+    try {
+      const { nodes, name, a, b, c, d } = await fourClients(own.url);
       own.pause(true);
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       own.pause(false);
-      await until('both closed', () => a.isClosed && b.isClosed);
-      assert.equal(a.lines.at(-1), '{"exit":true,"reason":"unavailable"}');
-      assert.equal(b.lines.at(-1), '{"exit":true,"reason":"unavailable"}');
-      // They connect again and are paired again.
-      const a2 = new MemoryConnection((nodes[0] as Node).core);
-      const b2 = new MemoryConnection((nodes[1] as Node).core);
-      a2.send({ cmd: 'connect', uco: 'a' });
-      b2.send({ cmd: 'connect', uco: 'b' });
-      await until('paired again', () => a2.lines.length === 2 && b2.lines.length === 2);
-      assert.equal(a2.lines[1], pairLine('b'));
+      await until('the leases renewed', () => nodes.every((n) => n.cluster.stats()?.ready === true && n.cluster.stats()?.nodes === 2));
+      await until('everyone paired', () => ['a', 'b', 'c'].every((u) => peerOf(nodes, 0, u) !== undefined) && peerOf(nodes, 1, 'd') !== undefined);
+      assert.ok([a, b, c, d].every((conn) => !conn.isClosed), 'nobody was closed');
+      const dPeer = peerOf(nodes, 1, 'd') as string;
+      const byUco = { a, b, c } as Record<string, MemoryConnection>;
+      d.send({ cmd: 'comm', to: dPeer });
+      await until(`d's line reaches ${dPeer}`, () => byUco[dPeer]?.lines.at(-1) === `{"cmd":"comm","to":"${dPeer}"}`);
+      await eventually(() => checkInvariants(name, nodes, own.url));
+      for (const n of nodes) n.core.stop();
+      await Promise.all(nodes.map((n) => n.cluster.closed()));
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test('a node reaped while alive (its lease lapsed, another node reaped it): its clients take their registrations back and are paired again, nobody is closed', async () => {
+    const own = await startRedis();
+    try {
+      const { nodes, name, a, b, c, d } = await fourClients(own.url);
+      const probe = createClient({ url: own.url, RESP: 2 });
+      await probe.connect();
+      try {
+        // n1 is reaped as if its lease had lapsed (the reap script, run as another node
+        // would): a, b and c leave Redis, their pairs end with notices to both nodes, d is
+        // freed, and n1's lease is gone.
+        const p = `cr:{${name}}:`;
+        const keys = ['own', 'peer', 'free', 'nodes', 'seq', 'leader', 'epoch', 'epair', 'byn:n1'].map((k) => p + k);
+        while (Number(await probe.sendCommand(['EVAL', SCRIPTS.reap, String(keys.length), ...keys, `${p}in:`, 'n1', '0', '1'])) === 1);
+        assert.equal(await probe.hLen(`${p}own`), 1);
+      } finally {
+        await probe.close();
+      }
+      await until('n1 took its registrations back', () => (nodes[0]?.cluster.stats()?.reclaimed ?? 0) >= 3);
+      await until('everyone paired', () => ['a', 'b', 'c'].every((u) => peerOf(nodes, 0, u) !== undefined) && peerOf(nodes, 1, 'd') !== undefined);
+      assert.ok([a, b, c, d].every((conn) => !conn.isClosed), 'nobody was closed');
+      await eventually(() => checkInvariants(name, nodes, own.url));
       for (const n of nodes) n.core.stop();
       await Promise.all(nodes.map((n) => n.cluster.closed()));
     } finally {
@@ -386,6 +482,55 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
     } finally {
       await redisClient.close();
     }
+    await c.check();
+    await c.stop();
+  });
+
+  test('reconcile: a pair Redis holds that the node never heard of is ended (after two rounds) and the client waits again', async () => {
+    const c = await makeCluster(1, { beatMs: 100, reconcileMs: 200 });
+    const p = `cr:{${c.name}}:`;
+    const a = await c.client(0, 'a');
+    const probe = createClient({ url: redis.url, RESP: 2 });
+    await probe.connect();
+    try {
+      await until('a waits', () => c.nodes[0]?.core.client('a') !== undefined);
+      await probe.sRem(`${p}free`, 'a');
+      await probe.hSet(`${p}peer`, { a: '999999|ghost', ghost: '999999|a' });
+      await until('reconciled', () => (c.nodes[0]?.cluster.stats()?.reconciled ?? 0) >= 1);
+      await eventually(async () => {
+        assert.deepEqual(await probe.hGetAll(`${p}peer`), {});
+        assert.deepEqual(await probe.sMembers(`${p}free`), ['a']);
+      });
+      assert.equal(a.isClosed, false);
+    } finally {
+      await probe.close();
+    }
+    await c.check();
+    await c.stop();
+  });
+
+  test('reconcile: a registration that vanished from Redis (this node reaped before it heard) is written back; the client stays', async () => {
+    const c = await makeCluster(2, { beatMs: 100, reconcileMs: 200 });
+    const p = `cr:{${c.name}}:`;
+    const a = await c.client(0, 'a');
+    const b = await c.client(1, 'b');
+    await until('a-b paired', () => a.lines.length === 2 && b.lines.length === 2);
+    const probe = createClient({ url: redis.url, RESP: 2 });
+    await probe.connect();
+    try {
+      const row = await probe.hGet(`${p}own`, 'a');
+      await probe.hDel(`${p}own`, 'a');
+      await until('written back', () => (c.nodes[0]?.cluster.stats()?.reclaimed ?? 0) >= 1);
+      assert.equal(await probe.hGet(`${p}own`, 'a'), row);
+      assert.equal(a.isClosed, false);
+    } finally {
+      await probe.close();
+    }
+    // Its pair with b, left in Redis without a's row, was ended and made again.
+    await until('a-b paired again', () => a.lines.length === 3 && b.lines.length === 3);
+    assert.equal(a.lines[2], pairLine('b'));
+    a.send({ cmd: 'comm', still: 'here' });
+    await until('relayed', () => b.lines.at(-1) === '{"cmd":"comm","still":"here"}');
     await c.check();
     await c.stop();
   });

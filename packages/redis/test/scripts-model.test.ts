@@ -2,7 +2,7 @@
  * The Lua scripts on their own, against a real redis-server, over 10 000 random steps
  * (seeded): registrations on three nodes (with takeovers), joins, leaves (some with a
  * stale gen), chosen pairs, lease renewals, a node that stops renewing and is reaped,
- * epochs. A JS model follows the registry from the scripts' replies; after every step
+ * comes back and (mostly) reclaims the clients it still holds, epochs. A JS model follows the registry from the scripts' replies; after every step
  * the invariants are checked: the registry equals the model, pairs are symmetric and
  * only between registered clients, a free client is registered and unpaired, at most
  * one client of a live node waits, and a reaped node has no rows left.
@@ -42,6 +42,8 @@ test(`the scripts keep the registry and the pairs consistent over ${STEPS} rando
   /** Nodes that renew their lease; a stopped node is reaped by the others. */
   const renewing = new Set(NODES);
   const reaped = new Set<string>();
+  /** A reaped node's clients as it still holds them (uco, conn, gen, local peer): a restart may reclaim them. */
+  const lost = new Map<string, Array<[string, string, string, string]>>();
   for (const node of NODES) await run('beat', node, ['60000', '0', '1', '3600000']);
   const counts: Record<string, number> = {};
   try {
@@ -89,6 +91,15 @@ test(`the scripts keep the registry and the pairs consistent over ${STEPS} rando
         // The node stops renewing: its lease is ended now, and another node reaps it.
         const node = pick(live);
         renewing.delete(node);
+        const peers = await client.hGetAll(`${P}peer`);
+        const held: Array<[string, string, string, string]> = [];
+        for (const [u, row] of model) {
+          if (!row.startsWith(`${node}|`)) continue;
+          const [, c, gen] = row.split('|') as [string, string, string];
+          const other = peers[u]?.slice(peers[u].indexOf('|') + 1);
+          held.push([u, c, gen, other !== undefined && model.get(other)?.startsWith(`${node}|`) === true ? other : '']);
+        }
+        lost.set(node, held);
         await client.zAdd(`${P}nodes`, { score: 1, value: node });
         const reaper = pick(NODES.filter((n) => renewing.has(n)));
         await run('beat', reaper, ['60000', '0', '0', '3600000']);
@@ -101,6 +112,32 @@ test(`the scripts keep the registry and the pairs consistent over ${STEPS} rando
         renewing.add(node);
         reaped.delete(node);
         await run('beat', node, ['60000', '0', '1', '3600000']);
+        const held = lost.get(node) ?? [];
+        lost.delete(node);
+        if (random() < 0.6 && held.length > 0) {
+          // The node was alive all along (its lease lapsed): its clients take their rows back.
+          op = 'reclaim';
+          const args = [String(conn)];
+          for (const entry of held) args.push(...entry);
+          const reply = (await run('reclaim', node, args)) as Array<number | string>;
+          const restored = new Set<string>();
+          for (let i = held.length; i < reply.length; i += 2) {
+            const a = held.find(([u]) => u === String(reply[i]));
+            assert.ok(a !== undefined && a[3] !== '', `restored ${String(reply[i])} had a local peer`);
+            restored.add(a[0]).add(a[3]);
+          }
+          for (const [i, [u, c, gen]] of held.entries()) {
+            const taken = model.has(u);
+            assert.equal(reply[i], taken ? 0 : 2, `reclaim of ${u}: ${taken ? 'held by a newer registration' : 'written back'}`);
+            if (taken) continue;
+            model.set(u, `${node}|${c}|${gen}`);
+          }
+          for (const [u, c, gen, other] of held) {
+            if (model.get(u) !== `${node}|${c}|${gen}`) continue;
+            if (other !== '' && model.get(other)?.startsWith(`${node}|`) === true) assert.ok(restored.has(u), `the local pair ${u}-${other} is restored`);
+            if (!restored.has(u)) await run('join', node, [u, c, gen]);
+          }
+        }
       } else {
         op = 'beat';
         if (live.length > 0) await run('beat', pick(live), ['60000', '0', '0', '3600000']);
@@ -111,7 +148,7 @@ test(`the scripts keep the registry and the pairs consistent over ${STEPS} rando
   } finally {
     await client.close();
   }
-  assert.ok((counts.register ?? 0) > 2_000 && (counts.kill ?? 0) > 50 && (counts.epoch ?? 0) > 200, JSON.stringify(counts));
+  assert.ok((counts.register ?? 0) > 2_000 && (counts.kill ?? 0) > 50 && (counts.epoch ?? 0) > 200 && (counts.reclaim ?? 0) > 20, JSON.stringify(counts));
 
   async function epoch(leader: string): Promise<void> {
     const begun = (await run('epochBegin', leader, ['3600000', '1'])) as [number, number];
