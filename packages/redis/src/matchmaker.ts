@@ -436,6 +436,11 @@ export class RedisMatchmaker implements Matchmaker {
     });
   }
 
+  /** Ends pair `pid` in Redis, which this node's view does not hold; both sides are paired again. */
+  private unpair(local: Local, pid: number | string): void {
+    this.run('unpair', this.settings.nodeId, [String(local.seat.id), local.gen, local.uco, String(pid)]).catch((error: unknown) => this.failed('unpair', error));
+  }
+
   /** Offers `local` for pairing at the end of this tick (joins are batched and shuffled by SPOP). */
   private join(local: Local): void {
     this.joins.add(local);
@@ -730,7 +735,7 @@ export class RedisMatchmaker implements Matchmaker {
           if (this.suspects.get(uco) !== pid) suspects.set(uco, pid);
           else {
             this.reconciled++;
-            this.run('unpair', me, [String(local.seat.id), local.gen, uco, pid]).catch((error: unknown) => this.failed('unpair', error));
+            this.unpair(local, pid);
           }
         }
       });
@@ -878,7 +883,7 @@ export class RedisMatchmaker implements Matchmaker {
         b.pid = pid;
       } else {
         // The view changed meanwhile (a notice, a leave): Redis's pair ends too.
-        this.run('unpair', this.settings.nodeId, [String(a.seat.id), a.gen, a.uco, String(pid)]).catch((error: unknown) => this.failed('unpair', error));
+        this.unpair(a, pid);
       }
     }
     chunk.forEach((local, i) => {

@@ -31,6 +31,25 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
   }
 }
 
+const newProbe = (url: string) => createClient({ url, RESP: 2 });
+
+/** Runs `body` with a Redis connection of its own (to `url`), closed after. */
+async function withProbe<T>(url: string, body: (probe: ReturnType<typeof newProbe>) => Promise<T>): Promise<T> {
+  const probe = newProbe(url);
+  await probe.connect();
+  try {
+    return await body(probe);
+  } finally {
+    await probe.close();
+  }
+}
+
+/** Stops every node and waits until each has handed its clients back. */
+async function stopNodes(nodes: readonly Node[]): Promise<void> {
+  for (const n of nodes) n.core.stop();
+  await Promise.all(nodes.map((n) => n.cluster.closed()));
+}
+
 /** Runs `check` until it passes (every 50 ms), rethrowing its last failure after `ms`. */
 async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -392,8 +411,7 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
         assert.equal(b.lines.at(-1), '{"exit":true,"reason":"new session"}');
         await until('a and b2 paired', () => peerOf(nodes, 0, 'a') === 'b' && peerOf(nodes, 1, 'b') === 'a');
         await checkInvariants(name, nodes, restarted.url);
-        for (const n of nodes) n.core.stop();
-        await Promise.all(nodes.map((n) => n.cluster.closed()));
+        await stopNodes(nodes);
       } finally {
         await restarted.stop();
       }
@@ -417,8 +435,7 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
       d.send({ cmd: 'comm', to: dPeer });
       await until(`d's line reaches ${dPeer}`, () => byUco[dPeer]?.lines.at(-1) === `{"cmd":"comm","to":"${dPeer}"}`);
       await eventually(() => checkInvariants(name, nodes, own.url));
-      for (const n of nodes) n.core.stop();
-      await Promise.all(nodes.map((n) => n.cluster.closed()));
+      await stopNodes(nodes);
     } finally {
       await own.stop();
     }
@@ -428,9 +445,7 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
     const own = await startRedis();
     try {
       const { nodes, name, a, b, c, d } = await fourClients(own.url);
-      const probe = createClient({ url: own.url, RESP: 2 });
-      await probe.connect();
-      try {
+      await withProbe(own.url, async (probe) => {
         // n1 is reaped as if its lease had lapsed (the reap script, run as another node
         // would): a, b and c leave Redis, their pairs end with notices to both nodes, d is
         // freed, and n1's lease is gone.
@@ -438,15 +453,12 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
         const keys = ['own', 'peer', 'free', 'nodes', 'seq', 'leader', 'epoch', 'epair', 'byn:n1'].map((k) => p + k);
         while (Number(await probe.sendCommand(['EVAL', SCRIPTS.reap, String(keys.length), ...keys, `${p}in:`, 'n1', '0', '1'])) === 1);
         assert.equal(await probe.hLen(`${p}own`), 1);
-      } finally {
-        await probe.close();
-      }
+      });
       await until('n1 took its registrations back', () => (nodes[0]?.cluster.stats()?.reclaimed ?? 0) >= 3);
       await until('everyone paired', () => ['a', 'b', 'c'].every((u) => peerOf(nodes, 0, u) !== undefined) && peerOf(nodes, 1, 'd') !== undefined);
       assert.ok([a, b, c, d].every((conn) => !conn.isClosed), 'nobody was closed');
       await eventually(() => checkInvariants(name, nodes, own.url));
-      for (const n of nodes) n.core.stop();
-      await Promise.all(nodes.map((n) => n.cluster.closed()));
+      await stopNodes(nodes);
     } finally {
       await own.stop();
     }
@@ -490,9 +502,7 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
     const c = await makeCluster(1, { beatMs: 100, reconcileMs: 200 });
     const p = `cr:{${c.name}}:`;
     const a = await c.client(0, 'a');
-    const probe = createClient({ url: redis.url, RESP: 2 });
-    await probe.connect();
-    try {
+    await withProbe(redis.url, async (probe) => {
       await until('a waits', () => c.nodes[0]?.core.client('a') !== undefined);
       await probe.sRem(`${p}free`, 'a');
       await probe.hSet(`${p}peer`, { a: '999999|ghost', ghost: '999999|a' });
@@ -502,9 +512,7 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
         assert.deepEqual(await probe.sMembers(`${p}free`), ['a']);
       });
       assert.equal(a.isClosed, false);
-    } finally {
-      await probe.close();
-    }
+    });
     await c.check();
     await c.stop();
   });
@@ -515,17 +523,13 @@ describe('@chat-roulette/redis against a real redis-server', { skip }, () => {
     const a = await c.client(0, 'a');
     const b = await c.client(1, 'b');
     await until('a-b paired', () => a.lines.length === 2 && b.lines.length === 2);
-    const probe = createClient({ url: redis.url, RESP: 2 });
-    await probe.connect();
-    try {
+    await withProbe(redis.url, async (probe) => {
       const row = await probe.hGet(`${p}own`, 'a');
       await probe.hDel(`${p}own`, 'a');
       await until('written back', () => (c.nodes[0]?.cluster.stats()?.reclaimed ?? 0) >= 1);
       assert.equal(await probe.hGet(`${p}own`, 'a'), row);
       assert.equal(a.isClosed, false);
-    } finally {
-      await probe.close();
-    }
+    });
     // Its pair with b, left in Redis without a's row, was ended and made again.
     await until('a-b paired again', () => a.lines.length === 3 && b.lines.length === 3);
     assert.equal(a.lines[2], pairLine('b'));
